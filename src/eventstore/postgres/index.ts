@@ -1,0 +1,31 @@
+import type pg from 'pg';
+import { migrate } from '../../infra/migrate.ts';
+import type { EventStore } from '../eventStore.ts';
+import { appendToStream } from './appendToStream.ts';
+import { eventStoreMigrations } from './migrations.ts';
+import { readAll } from './readAll.ts';
+import { readStream } from './readStream.ts';
+import { type PollingOptions, subscribeToAll } from './subscribeToAll.ts';
+
+export interface PostgresEventStoreOptions extends PollingOptions {
+  /** Close the pool with the store (when the store created it). */
+  readonly ownsPool?: boolean;
+}
+
+/** The embedded default event store: PostgreSQL tables `streams` and `events`, migrated on open. */
+export async function openPostgresEventStore(
+  pool: pg.Pool,
+  options: PostgresEventStoreOptions = {},
+): Promise<EventStore> {
+  await migrate(pool, 'eventstore', eventStoreMigrations);
+  return {
+    appendToStream: (streamId, events, appendOptions) =>
+      appendToStream(pool, streamId, events, appendOptions),
+    readStream: (streamId, readOptions) => readStream(pool, streamId, readOptions),
+    readAll: (from, limit) => readAll(pool, from, limit),
+    subscribeToAll: (subscribeOptions) => subscribeToAll(pool, subscribeOptions, options),
+    close: async () => {
+      if (options.ownsPool) await pool.end();
+    },
+  };
+}
