@@ -1,0 +1,207 @@
+// Command handling against a real PostgreSQL event store, with several handlers standing in for
+// several api instances: their caches go stale and only the expected revision keeps them right.
+import { randomUUID } from 'node:crypto';
+import t from 'tap';
+import {
+  createWalletCommandHandler,
+  toWalletEvent,
+} from '../../src/commands/walletCommandHandler.ts';
+import { walletStreamId } from '../../src/domain/events.ts';
+import { evolve, type Wallet, WalletError, type WalletState } from '../../src/domain/wallet.ts';
+import type { EventStore } from '../../src/eventstore/eventStore.ts';
+import { openPostgresEventStore } from '../../src/eventstore/postgres/index.ts';
+import { createTestDatabase } from '../support/database.ts';
+
+t.test('wallet command handler on PostgreSQL', async (t) => {
+  const db = await createTestDatabase(t, 40);
+  const store = await openPostgresEventStore(db.pool);
+
+  const newWallet = async (handler = createWalletCommandHandler(store)) => {
+    const walletId = randomUUID();
+    await handler.handle(walletId, {
+      type: 'CreateWallet',
+      walletId,
+      currency: 'USD',
+      owner: null,
+    });
+    return walletId;
+  };
+
+  /** Folds the stream event by event: the balance after every single event. */
+  const balances = async (s: EventStore, walletId: string) => {
+    let state: WalletState = null;
+    const seen: bigint[] = [];
+    for (const event of await s.readStream(walletStreamId(walletId))) {
+      state = evolve(state, toWalletEvent(event));
+      seen.push((state as Wallet).balance);
+    }
+    return { state: state as Wallet, seen };
+  };
+
+  t.test('50 concurrent deposits through 4 handlers: the balance is their exact sum', async (t) => {
+    let conflicts = 0;
+    const handlers = Array.from({ length: 4 }, () =>
+      createWalletCommandHandler(store, { onConflict: () => conflicts++ }),
+    );
+    const walletId = await newWallet(handlers[0]);
+    const amounts = Array.from(
+      { length: 50 },
+      (_, i) => `${i + 1}.${String(i % 100).padStart(2, '0')}`,
+    );
+    await Promise.all(
+      amounts.map((amount, i) =>
+        handlers[i % 4]!.handle(walletId, { type: 'Deposit', depositId: randomUUID(), amount }),
+      ),
+    );
+    const expected = amounts.reduce((sum, a) => sum + BigInt(a.replace('.', '')), 0n);
+    const { state } = await balances(store, walletId);
+    t.equal(state.balance, expected, 'sum of all deposits');
+    t.equal(state.revision, 50n, 'one event per deposit');
+    t.ok(conflicts > 0, `stale caches conflicted (${conflicts}) and were retried`);
+    t.equal((await handlers[3]!.load(walletId))?.balance, expected, 'a stale handler reloads');
+  });
+
+  t.test(
+    '20 concurrent starts that together exceed the balance: exactly the affordable ones start',
+    async (t) => {
+      const past = new Date(Date.now() - 60_000);
+      const scheduleClock = () => past; // scheduled "a minute ago" so they are due now
+      const setup = createWalletCommandHandler(store, {
+        clock: () => new Date(past.getTime() - 1000),
+      });
+      const walletId = await newWallet(setup);
+      await setup.handle(walletId, { type: 'Deposit', depositId: randomUUID(), amount: '100.00' });
+      const ids = Array.from({ length: 20 }, () => randomUUID());
+      for (const withdrawalId of ids) {
+        await setup.handle(walletId, {
+          type: 'ScheduleWithdrawal',
+          withdrawalId,
+          amount: '15.00',
+          scheduledTime: scheduleClock(),
+          target: null,
+        });
+      }
+      const handlers = Array.from({ length: 4 }, () => createWalletCommandHandler(store));
+      await Promise.all(
+        ids.map((withdrawalId, i) =>
+          handlers[i % 4]!.handle(walletId, { type: 'StartWithdrawal', withdrawalId }),
+        ),
+      );
+      const { state, seen } = await balances(store, walletId);
+      const statuses = [...state.withdrawals.values()].map((w) => w.status);
+      t.equal(statuses.filter((s) => s === 'PROCESSING').length, 6, '6 x 15.00 fit in 100.00');
+      t.equal(statuses.filter((s) => s === 'FAILED').length, 14);
+      t.equal(state.balance, 1000n, '10.00 left');
+      t.ok(
+        seen.every((b) => b >= 0n),
+        'never negative at any revision',
+      );
+      const failure = [...state.withdrawals.values()].find((w) => w.status === 'FAILED');
+      t.equal(
+        failure?.errorMessage,
+        'Insufficient funds. Available balance: 10.00. Required amount: 15.00.',
+      );
+    },
+  );
+
+  t.test('a keyed command retried returns the first result and appends nothing', async (t) => {
+    const handler = createWalletCommandHandler(store);
+    const walletId = await newWallet(handler);
+    const idempotency = { key: randomUUID(), requestHash: 'h' };
+    const first = await handler.handle(walletId, {
+      type: 'Deposit',
+      depositId: randomUUID(),
+      amount: '5.00',
+      idempotency,
+    });
+    await handler.handle(walletId, { type: 'Deposit', depositId: randomUUID(), amount: '1.00' });
+    const other = createWalletCommandHandler(store); // another instance, cold cache
+    const again = await other.handle(walletId, {
+      type: 'Deposit',
+      depositId: randomUUID(),
+      amount: '5.00',
+      idempotency,
+    });
+    t.same(again.appended, []);
+    t.equal(again.wallet.balance, first.wallet.balance, 'the result as of the first run');
+    t.equal(again.wallet.revision, 1n);
+    const mismatch = await other
+      .handle(walletId, {
+        type: 'Deposit',
+        depositId: randomUUID(),
+        amount: '6.00',
+        idempotency: { ...idempotency, requestHash: 'x' },
+      })
+      .catch((e: unknown) => e);
+    t.type(mismatch, WalletError);
+    t.equal((mismatch as WalletError).kind, 'conflict');
+    t.equal((await balances(store, walletId)).state.balance, 600n, 'the retry moved no money');
+  });
+
+  t.test(
+    'the same keyed command sent concurrently to several instances has its effect once',
+    async (t) => {
+      const walletId = await newWallet();
+      const idempotency = { key: randomUUID(), requestHash: 'h' };
+      const handlers = Array.from({ length: 5 }, () => createWalletCommandHandler(store));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          handlers[i % 5]!.handle(walletId, {
+            type: 'Deposit',
+            depositId: randomUUID(),
+            amount: '3.00',
+            idempotency,
+          }),
+        ),
+      );
+      t.equal((await balances(store, walletId)).state.balance, 300n);
+      t.ok(
+        results.every((r) => r.wallet.balance === 300n && r.wallet.revision === 1n),
+        'every caller gets the same result',
+      );
+    },
+  );
+
+  t.test('loadAsOf folds to a revision or a moment; unknown wallets are null', async (t) => {
+    let now = new Date('2030-01-01T00:00:00.000Z');
+    const handler = createWalletCommandHandler(store, { clock: () => now });
+    const walletId = await newWallet(handler);
+    now = new Date('2030-01-02T00:00:00.000Z');
+    await handler.handle(walletId, { type: 'Deposit', depositId: randomUUID(), amount: '1.00' });
+    now = new Date('2030-01-03T00:00:00.000Z');
+    await handler.handle(walletId, { type: 'Deposit', depositId: randomUUID(), amount: '2.00' });
+    t.equal((await handler.loadAsOf(walletId, { revision: 1n }))?.balance, 100n);
+    t.equal(
+      (await handler.loadAsOf(walletId, { time: new Date('2030-01-02T12:00:00Z') }))?.balance,
+      100n,
+    );
+    t.equal(await handler.loadAsOf(walletId, { time: new Date('2029-12-31T00:00:00Z') }), null);
+    t.equal(
+      (await handler.loadAsOf(walletId, { time: new Date('2031-01-01T00:00:00Z') }))?.balance,
+      300n,
+    );
+    t.equal(await handler.load(randomUUID()), null);
+  });
+
+  t.test('creating a wallet twice from two instances: one wins, the other is told', async (t) => {
+    const walletId = randomUUID();
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, () =>
+        createWalletCommandHandler(store).handle(walletId, {
+          type: 'CreateWallet',
+          walletId,
+          currency: 'EUR',
+          owner: null,
+        }),
+      ),
+    );
+    t.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    t.ok(
+      results.every(
+        (r) =>
+          r.status === 'fulfilled' ||
+          (r.reason instanceof WalletError && r.reason.kind === 'conflict'),
+      ),
+    );
+  });
+});
