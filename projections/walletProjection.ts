@@ -1,0 +1,360 @@
+// The wallet read models as a projection: rows in, events applied in memory, rows out. A batch of
+// events costs a few set-based statements (load the rows it touches, upsert what changed), not one
+// statement per event. `projectEvent` is pure; `loadRows` and `saveRows` are its SQL.
+import type pg from 'pg';
+import type { WalletEvent } from '../src/domain/events.ts';
+import { toMinorUnits } from '../src/domain/money.ts';
+import type { WithdrawalStatus } from '../src/domain/wallet.ts';
+
+export interface WalletRow {
+  walletId: string;
+  currency: string;
+  owner: string | null;
+  balance: bigint;
+  createdAt: string;
+  updatedAt: string;
+  revision: bigint;
+}
+
+export type TransactionKind = 'deposit' | 'withdrawal' | 'transfer_in';
+
+export interface TransactionRow {
+  walletId: string;
+  transactionId: string;
+  kind: TransactionKind;
+  amount: bigint;
+  /** Withdrawal: its target wallet; transfer in: the source wallet. */
+  counterparty: string | null;
+  status: WithdrawalStatus;
+  errorMessage: string;
+  scheduledTime: string | null;
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+  revision: bigint;
+}
+
+/** What the scheduler does next for a withdrawal: start it, pay it, or credit its target wallet. */
+export type DueStep = 'start' | 'pay' | 'credit';
+
+export interface DueRow {
+  withdrawalId: string;
+  walletId: string;
+  step: DueStep;
+  dueAt: string;
+}
+
+/** The rows a batch reads and writes; `null` in `due` marks a row to delete. */
+export interface Rows {
+  readonly wallets: Map<string, WalletRow>;
+  readonly transactions: Map<string, TransactionRow>;
+  readonly due: Map<string, DueRow | null>;
+}
+
+export interface ProjectedEvent {
+  readonly walletId: string;
+  readonly revision: bigint;
+  readonly event: WalletEvent;
+}
+
+export const emptyRows = (): Rows => ({
+  wallets: new Map(),
+  transactions: new Map(),
+  due: new Map(),
+});
+
+export const transactionKey = (walletId: string, transactionId: string) =>
+  `${walletId}/${transactionId}`;
+
+/** Applies one event to `rows` (in place). */
+export function projectEvent(rows: Rows, { walletId, revision, event }: ProjectedEvent): void {
+  const at = event.data.at;
+  if (event.type === 'WalletCreated') {
+    rows.wallets.set(walletId, {
+      walletId,
+      currency: event.data.currency,
+      owner: event.data.owner,
+      balance: 0n,
+      createdAt: at,
+      updatedAt: at,
+      revision,
+    });
+    return;
+  }
+  const wallet = rows.wallets.get(walletId);
+  if (!wallet) throw new Error(`Projection: ${event.type} for unknown wallet ${walletId}`);
+  const minor = (amount: string) => toMinorUnits(amount, wallet.currency);
+  const moveBalance = (delta: bigint) => {
+    wallet.balance += delta;
+  };
+  wallet.updatedAt = at;
+  wallet.revision = revision;
+  const updateWithdrawal = (id: string, change: Partial<TransactionRow>) => {
+    const row = rows.transactions.get(transactionKey(walletId, id));
+    if (!row) throw new Error(`Projection: ${event.type} for unknown withdrawal ${id}`);
+    Object.assign(row, change, { updatedAt: at });
+  };
+
+  switch (event.type) {
+    case 'Deposited': {
+      const amount = minor(event.data.amount);
+      moveBalance(amount);
+      rows.transactions.set(transactionKey(walletId, event.data.depositId), {
+        walletId,
+        transactionId: event.data.depositId,
+        kind: 'deposit',
+        amount,
+        counterparty: null,
+        status: 'SUCCESS',
+        errorMessage: '',
+        scheduledTime: null,
+        attempts: 0,
+        createdAt: at,
+        updatedAt: at,
+        revision,
+      });
+      return;
+    }
+    case 'WithdrawalScheduled': {
+      const { withdrawalId, amount, target, scheduledTime } = event.data;
+      rows.transactions.set(transactionKey(walletId, withdrawalId), {
+        walletId,
+        transactionId: withdrawalId,
+        kind: 'withdrawal',
+        amount: minor(amount),
+        counterparty: target,
+        status: 'PENDING',
+        errorMessage: '',
+        scheduledTime,
+        attempts: 0,
+        createdAt: at,
+        updatedAt: at,
+        revision,
+      });
+      rows.due.set(withdrawalId, { withdrawalId, walletId, step: 'start', dueAt: scheduledTime });
+      return;
+    }
+    case 'WithdrawalStarted':
+      moveBalance(-minor(event.data.amount));
+      updateWithdrawal(event.data.withdrawalId, { status: 'PROCESSING' });
+      rows.due.set(event.data.withdrawalId, {
+        withdrawalId: event.data.withdrawalId,
+        walletId,
+        step: 'pay',
+        dueAt: at,
+      });
+      return;
+    case 'WithdrawalAttemptFailed':
+      updateWithdrawal(event.data.withdrawalId, {
+        attempts: event.data.attempt,
+        errorMessage: event.data.reason,
+      });
+      rows.due.set(event.data.withdrawalId, {
+        withdrawalId: event.data.withdrawalId,
+        walletId,
+        step: 'pay',
+        dueAt: event.data.nextAttemptAt,
+      });
+      return;
+    case 'WithdrawalSucceeded': {
+      const key = transactionKey(walletId, event.data.withdrawalId);
+      updateWithdrawal(event.data.withdrawalId, {
+        status: 'SUCCESS',
+        attempts: event.data.attempt,
+        errorMessage: '',
+      });
+      const target = rows.transactions.get(key)?.counterparty;
+      rows.due.set(
+        event.data.withdrawalId,
+        target
+          ? { withdrawalId: event.data.withdrawalId, walletId, step: 'credit', dueAt: at }
+          : null,
+      );
+      return;
+    }
+    case 'WithdrawalFailed':
+      moveBalance(minor(event.data.refunded));
+      updateWithdrawal(event.data.withdrawalId, {
+        status: 'FAILED',
+        errorMessage: event.data.reason,
+      });
+      rows.due.set(event.data.withdrawalId, null);
+      return;
+    case 'WithdrawalCancelled':
+      updateWithdrawal(event.data.withdrawalId, { status: 'CANCELLED' });
+      rows.due.set(event.data.withdrawalId, null);
+      return;
+    case 'TransferReceived': {
+      const { withdrawalId, fromWalletId, amount, scheduledTime } = event.data;
+      const received = minor(amount);
+      moveBalance(received);
+      rows.transactions.set(transactionKey(walletId, withdrawalId), {
+        walletId,
+        transactionId: withdrawalId,
+        kind: 'transfer_in',
+        amount: received,
+        counterparty: fromWalletId,
+        status: 'SUCCESS',
+        errorMessage: '',
+        scheduledTime,
+        attempts: 0,
+        createdAt: at,
+        updatedAt: at,
+        revision,
+      });
+      rows.due.set(withdrawalId, null);
+      return;
+    }
+  }
+}
+
+/** The ids a batch of events reads rows for (rows it creates need no loading). */
+function touchedKeys(events: readonly ProjectedEvent[]) {
+  const wallets = new Set<string>();
+  const transactions = new Map<string, [string, string]>();
+  const due = new Set<string>();
+  for (const { walletId, event } of events) {
+    wallets.add(walletId);
+    if ('withdrawalId' in event.data) {
+      due.add(event.data.withdrawalId);
+      if (event.type !== 'WithdrawalScheduled' && event.type !== 'TransferReceived') {
+        const key = transactionKey(walletId, event.data.withdrawalId);
+        transactions.set(key, [walletId, event.data.withdrawalId]);
+      }
+    }
+  }
+  return { wallets: [...wallets], transactions: [...transactions.values()], due: [...due] };
+}
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+const iso = (value: Date | string) =>
+  (value instanceof Date ? value : new Date(value)).toISOString();
+
+/** Loads the existing rows `events` will change, from the read model in `schema`. */
+export async function loadRows(
+  db: Queryable,
+  schema: string,
+  events: readonly ProjectedEvent[],
+): Promise<Rows> {
+  const keys = touchedKeys(events);
+  const rows = emptyRows();
+  const wallets = await db.query(
+    `select wallet_id, currency, owner, balance::text, created_at, updated_at, revision::text
+     from ${schema}.wallets where wallet_id = any($1::uuid[])`,
+    [keys.wallets],
+  );
+  for (const r of wallets.rows) {
+    rows.wallets.set(r.wallet_id, {
+      walletId: r.wallet_id,
+      currency: r.currency,
+      owner: r.owner,
+      balance: BigInt(r.balance),
+      createdAt: iso(r.created_at),
+      updatedAt: iso(r.updated_at),
+      revision: BigInt(r.revision),
+    });
+  }
+  if (keys.transactions.length > 0) {
+    const transactions = await db.query(
+      `select t.wallet_id, t.transaction_id, kind, amount::text, counterparty, status, error_message,
+              scheduled_time, attempts, created_at, updated_at, revision::text
+       from ${schema}.transactions t
+       join unnest($1::uuid[], $2::uuid[]) as k(wallet_id, transaction_id)
+         on t.wallet_id = k.wallet_id and t.transaction_id = k.transaction_id`,
+      [keys.transactions.map(([w]) => w), keys.transactions.map(([, id]) => id)],
+    );
+    for (const r of transactions.rows)
+      rows.transactions.set(transactionKey(r.wallet_id, r.transaction_id), toTransactionRow(r));
+  }
+  // Due rows are only ever replaced or deleted whole, so they need no loading.
+  return rows;
+}
+
+export function toTransactionRow(r: Record<string, unknown>): TransactionRow {
+  return {
+    walletId: r.wallet_id as string,
+    transactionId: r.transaction_id as string,
+    kind: r.kind as TransactionKind,
+    amount: BigInt(r.amount as string),
+    counterparty: (r.counterparty as string | null) ?? null,
+    status: r.status as WithdrawalStatus,
+    errorMessage: r.error_message as string,
+    scheduledTime: r.scheduled_time ? iso(r.scheduled_time as Date) : null,
+    attempts: r.attempts as number,
+    createdAt: iso(r.created_at as Date),
+    updatedAt: iso(r.updated_at as Date),
+    revision: BigInt(r.revision as string),
+  };
+}
+
+/** Writes `rows` into the read model in `schema`: upserts for rows, deletes for `null` due rows. */
+export async function saveRows(db: Queryable, schema: string, rows: Rows): Promise<void> {
+  const wallets = [...rows.wallets.values()];
+  if (wallets.length > 0) {
+    await db.query(
+      `insert into ${schema}.wallets (wallet_id, currency, owner, balance, created_at, updated_at, revision)
+       select * from unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::timestamptz[],
+                            $6::timestamptz[], $7::bigint[])
+       on conflict (wallet_id) do update set
+         balance = excluded.balance, updated_at = excluded.updated_at, revision = excluded.revision`,
+      [
+        wallets.map((w) => w.walletId),
+        wallets.map((w) => w.currency),
+        wallets.map((w) => w.owner),
+        wallets.map((w) => w.balance.toString()),
+        wallets.map((w) => w.createdAt),
+        wallets.map((w) => w.updatedAt),
+        wallets.map((w) => w.revision.toString()),
+      ],
+    );
+  }
+  const transactions = [...rows.transactions.values()];
+  if (transactions.length > 0) {
+    await db.query(
+      `insert into ${schema}.transactions (wallet_id, transaction_id, kind, amount, counterparty, status,
+         error_message, scheduled_time, attempts, created_at, updated_at, revision)
+       select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[], $5::uuid[], $6::text[],
+                            $7::text[], $8::timestamptz[], $9::integer[], $10::timestamptz[],
+                            $11::timestamptz[], $12::bigint[])
+       on conflict (wallet_id, transaction_id) do update set
+         status = excluded.status, error_message = excluded.error_message,
+         attempts = excluded.attempts, updated_at = excluded.updated_at`,
+      [
+        transactions.map((t) => t.walletId),
+        transactions.map((t) => t.transactionId),
+        transactions.map((t) => t.kind),
+        transactions.map((t) => t.amount.toString()),
+        transactions.map((t) => t.counterparty),
+        transactions.map((t) => t.status),
+        transactions.map((t) => t.errorMessage),
+        transactions.map((t) => t.scheduledTime),
+        transactions.map((t) => t.attempts),
+        transactions.map((t) => t.createdAt),
+        transactions.map((t) => t.updatedAt),
+        transactions.map((t) => t.revision.toString()),
+      ],
+    );
+  }
+  const due = [...rows.due.values()].filter((d): d is DueRow => d !== null);
+  const gone = [...rows.due].filter(([, d]) => d === null).map(([id]) => id);
+  if (due.length > 0) {
+    // A row's lease (the scheduler's claim) survives a step change: its holder is still working.
+    await db.query(
+      `insert into ${schema}.due_withdrawals (withdrawal_id, wallet_id, step, due_at)
+       select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[])
+       on conflict (withdrawal_id) do update set step = excluded.step, due_at = excluded.due_at`,
+      [
+        due.map((d) => d.withdrawalId),
+        due.map((d) => d.walletId),
+        due.map((d) => d.step),
+        due.map((d) => d.dueAt),
+      ],
+    );
+  }
+  if (gone.length > 0) {
+    await db.query(`delete from ${schema}.due_withdrawals where withdrawal_id = any($1::uuid[])`, [
+      gone,
+    ]);
+  }
+}

@@ -1,0 +1,74 @@
+// Every setting comes from the environment, is checked once at start, and fails with a message
+// that names the variable. The README's configuration reference lists the same variables.
+import path from 'node:path';
+import { isCurrency } from '../domain/money.ts';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** External PostgreSQL; absent: the embedded one in `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  /** `esdb://...`: EventStoreDB; absent: the PostgreSQL event store. */
+  readonly eventStoreUrl: string | undefined;
+  readonly logLevel: string;
+  readonly defaultCurrency: string;
+  readonly transactionServiceUrl: string | undefined;
+  readonly transactionServicePort: number;
+  readonly withdrawalMaxAttempts: number;
+  readonly withdrawalRetryBaseMs: number;
+  readonly schedulerConcurrency: number;
+  readonly thirdPartyTimeoutMs: number;
+  readonly leaseMs: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}".`);
+  }
+  return value;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const defaultCurrency = env.DEFAULT_CURRENCY || 'USD';
+  if (!isCurrency(defaultCurrency)) {
+    throw new ConfigError(`DEFAULT_CURRENCY must be an ISO 4217 code, got "${defaultCurrency}".`);
+  }
+  const eventStoreUrl = env.EVENTSTORE_URL || undefined;
+  if (eventStoreUrl && !/^esdb(\+discover)?:\/\//.test(eventStoreUrl)) {
+    throw new ConfigError(
+      `EVENTSTORE_URL must be an esdb:// connection string, got "${eventStoreUrl}".`,
+    );
+  }
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError(
+      `LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent.`,
+    );
+  }
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: env.HOST || '0.0.0.0',
+    dataDir: path.resolve(env.DATA_DIR || '.data'),
+    databaseUrl: env.DATABASE_URL || undefined,
+    eventStoreUrl,
+    logLevel,
+    defaultCurrency,
+    transactionServiceUrl: env.TRANSACTION_SERVICE_URL || undefined,
+    transactionServicePort: integer(env, 'TRANSACTION_SERVICE_PORT', 8010, 0, 65535),
+    withdrawalMaxAttempts: integer(env, 'WITHDRAWAL_MAX_ATTEMPTS', 3, 1, 100),
+    withdrawalRetryBaseMs: integer(env, 'WITHDRAWAL_RETRY_BASE_MS', 1000, 1, 3_600_000),
+    schedulerConcurrency: integer(env, 'SCHEDULER_CONCURRENCY', 256, 1, 10_000),
+    thirdPartyTimeoutMs: integer(env, 'THIRD_PARTY_TIMEOUT_MS', 5000, 100, 600_000),
+    leaseMs: integer(env, 'SCHEDULER_LEASE_MS', 30_000, 1000, 3_600_000),
+  };
+}
