@@ -108,6 +108,9 @@ export class WalletError extends Error {
 const invalid = (field: string, ...messages: string[]) =>
   new WalletError('invalid', messages.join(' '), { [field]: messages });
 
+/** How far ahead a withdrawal may be scheduled: a guard against typos and abuse. */
+export const MAX_SCHEDULE_AHEAD_MS = 10 * 366 * 24 * 3600 * 1000;
+
 export function insufficientFundsMessage(
   balance: bigint,
   amount: bigint,
@@ -162,6 +165,9 @@ export function decide(command: WalletCommand, state: WalletState, now: Date): W
       const amount = validAmount(command.amount, state.currency);
       if (command.scheduledTime.getTime() <= now.getTime()) {
         throw invalid('scheduled_time', 'Scheduled time must be in the future.');
+      }
+      if (command.scheduledTime.getTime() - now.getTime() > MAX_SCHEDULE_AHEAD_MS) {
+        throw invalid('scheduled_time', 'Scheduled time must be within 10 years.');
       }
       const target = command.target;
       if (target?.walletId === state.id) {

@@ -1,0 +1,127 @@
+// Every failure becomes a JSON answer a client can act on: 400 with field -> messages (the original
+// service's shape), 404/409/413/415 with {"detail"}, and 500 only for our own faults, never with a
+// stack trace. Also the body parsers: JSON (an empty body is `{}`, as the original accepted a bare
+// POST) and form-encoded.
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { ConcurrencyError } from '../commands/walletCommandHandler.ts';
+import { WalletError } from '../domain/wallet.ts';
+import { DATETIME_FORMAT_MESSAGE, DURATION_FORMAT_MESSAGE } from './requestParsing.ts';
+
+/** What a failed schema check says about each field (Ajv's own words are not for end users). */
+const FIELD_MESSAGES: Record<string, string> = {
+  amount: 'A valid number is required.',
+  scheduled_time: DATETIME_FORMAT_MESSAGE,
+  delay: DURATION_FORMAT_MESSAGE,
+  target: 'Must be a valid UUID.',
+  currency: 'Must be an ISO 4217 currency code such as "USD".',
+  owner: 'Must be a string of at most 200 characters.',
+  limit: 'Ensure this value is a whole number from 1 to 100.',
+  from_revision: 'A valid integer is required.',
+  min_revision: 'A valid integer is required.',
+};
+
+interface AjvError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** The field and message for one failed schema check. */
+function describeError(error: AjvError, body: unknown): [field: string, message: string] {
+  const field = error.instancePath.split('/')[1];
+  if (error.keyword === 'required')
+    return [String(error.params.missingProperty), 'This field is required.'];
+  if (error.keyword === 'additionalProperties') {
+    return [String(error.params.additionalProperty), 'Unknown field.'];
+  }
+  if (!field) {
+    return [
+      'non_field_errors',
+      `Invalid data. Expected a dictionary, but got ${pythonType(body)}.`,
+    ];
+  }
+  if (FIELD_MESSAGES[field]) return [field, FIELD_MESSAGES[field]];
+  if (error.keyword === 'enum' || error.keyword === 'const' || error.keyword === 'anyOf') {
+    return [field, 'Not a valid choice.'];
+  }
+  return [field, 'Invalid value.'];
+}
+
+/** The type names the original (Python) service used in its messages. */
+function pythonType(value: unknown): string {
+  if (Array.isArray(value)) return 'list';
+  if (value === null) return 'NoneType';
+  if (typeof value === 'string') return 'str';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  return typeof value;
+}
+
+export function fieldErrors(errors: readonly AjvError[], body: unknown): Record<string, string[]> {
+  const fields: Record<string, string[]> = {};
+  for (const error of errors) {
+    const [field, message] = describeError(error, body);
+    const list = fields[field] ?? [];
+    if (!list.includes(message)) list.push(message);
+    fields[field] = list;
+  }
+  return fields;
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // JSON and forms only: anything else (text/plain included) is a 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') return done(null, {});
+    parseJson(request, body as string, (error, value) => {
+      if (error) {
+        const parseError = new Error(`JSON parse error - ${error.message}`) as FastifyError;
+        parseError.statusCode = 400;
+        return done(parseError, undefined);
+      }
+      done(null, value);
+    });
+  });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not found.' }));
+
+  app.setErrorHandler(
+    (
+      error: FastifyError & { validation?: AjvError[]; validationContext?: string },
+      request,
+      reply,
+    ) => {
+      if (error.validation) {
+        const input = error.validationContext === 'body' ? request.body : request.query;
+        return reply.code(400).send(fieldErrors(error.validation, input));
+      }
+      if (error instanceof WalletError) {
+        if (error.kind === 'invalid')
+          return reply.code(400).send(error.fields ?? { detail: error.message });
+        return reply.code(error.kind === 'not_found' ? 404 : 409).send({ detail: error.message });
+      }
+      if (error instanceof ConcurrencyError) {
+        return reply.code(503).header('retry-after', '1').send({ detail: error.message });
+      }
+      const status = error.statusCode ?? 500;
+      if (status >= 400 && status < 500) {
+        const detail =
+          error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? `Unsupported media type "${request.headers['content-type'] ?? ''}" in request.`
+            : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+              ? 'Request body is too large.'
+              : error.message;
+        return reply.code(status).send({ detail });
+      }
+      request.log.error({ err: error }, 'request failed');
+      return reply.code(500).send({ detail: 'Internal server error.' });
+    },
+  );
+}

@@ -1,0 +1,53 @@
+// Liveness, readiness and metrics: what an operator and a load balancer ask.
+import type { FastifyPluginAsync } from 'fastify';
+import type pg from 'pg';
+import { readProjectionStatus } from '../../../projections/queries.ts';
+import { type EventStore, START } from '../../eventstore/eventStore.ts';
+import { registry } from '../../infra/metrics.ts';
+
+export interface OperationsOptions {
+  readonly pool: pg.Pool;
+  readonly store: EventStore;
+}
+
+const check = async (probe: () => Promise<unknown>) => {
+  try {
+    await probe();
+    return 'ok';
+  } catch (error) {
+    return `unavailable: ${(error as Error).message}`;
+  }
+};
+
+export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (
+  app,
+  { pool, store },
+) => {
+  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  app.get(
+    '/ready',
+    { schema: { summary: 'Event store and database reachable; projector lag' } },
+    async (_request, reply) => {
+      const [database, eventStore] = await Promise.all([
+        check(() => pool.query('select 1')),
+        check(() => store.readAll(START, 1)),
+      ]);
+      const projection = await readProjectionStatus(pool).catch(() => undefined);
+      const ready = database === 'ok' && eventStore === 'ok';
+      return reply.code(ready ? 200 : 503).send({
+        status: ready ? 'ready' : 'not ready',
+        database,
+        event_store: eventStore,
+        projection: projection && {
+          last_event_recorded_at: projection.lastRecordedAt?.toISOString() ?? null,
+          last_batch_at: projection.updatedAt?.toISOString() ?? null,
+        },
+      });
+    },
+  );
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.header('content-type', registry.contentType).send(await registry.metrics()),
+  );
+};

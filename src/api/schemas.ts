@@ -1,0 +1,140 @@
+// Request and response shapes: validated by Fastify and published as the OpenAPI document.
+import { type Static, Type } from '@sinclair/typebox';
+
+const Amount = Type.Union([Type.String({ maxLength: 64 }), Type.Number()], {
+  description:
+    'Decimal string in the wallet currency, e.g. "100.00" (a JSON number is read by its decimal text)',
+  examples: ['100.00'],
+});
+
+export const WalletParams = Type.Object({ id: Type.String({ description: 'Wallet uuid' }) });
+export const WithdrawalParams = Type.Object({
+  id: Type.String({ description: 'Wallet uuid' }),
+  withdrawalId: Type.String({ description: 'Withdrawal uuid' }),
+});
+
+export const CreateWalletBody = Type.Object(
+  {
+    currency: Type.Optional(
+      Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217; default DEFAULT_CURRENCY' }),
+    ),
+    owner: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+export const DepositBody = Type.Object({ amount: Amount }, { additionalProperties: false });
+
+export const WithdrawBody = Type.Object(
+  {
+    amount: Amount,
+    scheduled_time: Type.Optional(
+      Type.String({ maxLength: 64, description: 'ISO 8601 with offset, in the future' }),
+    ),
+    delay: Type.Optional(
+      Type.Union([Type.String({ maxLength: 64 }), Type.Number()], {
+        description: 'Seconds, or an ISO 8601 duration such as PT30S (instead of scheduled_time)',
+      }),
+    ),
+    target: Type.Optional(
+      Type.Union([Type.String({ format: 'uuid' }), Type.Null()], {
+        description: 'Wallet credited on success; absent or null pays out to the owner',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type WithdrawBody = Static<typeof WithdrawBody>;
+
+const Revision = Type.String({ pattern: '^\\d{1,18}$' });
+
+export const WalletQuery = Type.Object(
+  {
+    at: Type.Optional(
+      Type.String({ maxLength: 64, description: 'ISO 8601: the wallet as of that moment' }),
+    ),
+    min_revision: Type.Optional(Revision),
+  },
+  { additionalProperties: false },
+);
+
+export const TransactionsQuery = Type.Object(
+  {
+    status: Type.Optional(
+      Type.Union([
+        Type.Literal('PENDING'),
+        Type.Literal('PROCESSING'),
+        Type.Literal('SUCCESS'),
+        Type.Literal('FAILED'),
+        Type.Literal('CANCELLED'),
+      ]),
+    ),
+    kind: Type.Optional(
+      Type.Union([
+        Type.Literal('deposit'),
+        Type.Literal('withdrawal'),
+        Type.Literal('transfer_in'),
+      ]),
+    ),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: Type.Optional(Type.String({ maxLength: 64 })),
+    min_revision: Type.Optional(Revision),
+  },
+  { additionalProperties: false },
+);
+
+export const HistoryQuery = Type.Object(
+  {
+    from_revision: Type.Optional(Revision),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+const Transaction = Type.Object({
+  uuid: Type.String(),
+  kind: Type.String(),
+  amount: Type.String(),
+  scheduled_time: Type.Union([Type.String(), Type.Null()]),
+  status: Type.String(),
+  error_message: Type.String(),
+  created: Type.String(),
+  updated: Type.String(),
+  target: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  source: Type.Optional(Type.String()),
+});
+
+export const WalletResponse = Type.Object({
+  url: Type.String(),
+  uuid: Type.String(),
+  currency: Type.String(),
+  owner: Type.Union([Type.String(), Type.Null()]),
+  balance: Type.String(),
+  created: Type.String(),
+  updated: Type.String(),
+  outgoing_transactions: Type.Array(Transaction),
+  incoming_transactions: Type.Array(Transaction),
+});
+
+export const TransactionsResponse = Type.Object({
+  next: Type.Union([Type.String(), Type.Null()]),
+  results: Type.Array(Transaction),
+});
+
+export const HistoryResponse = Type.Object({
+  wallet: Type.String(),
+  next: Type.Union([Type.String(), Type.Null()]),
+  events: Type.Array(
+    Type.Object({
+      type: Type.String(),
+      revision: Type.Integer(),
+      position: Type.Object({ commit: Type.String(), prepare: Type.String() }),
+      recorded_at: Type.String(),
+      data: Type.Unknown(),
+    }),
+  ),
+});
+
+export const ErrorResponse = Type.Record(Type.String(), Type.Unknown(), {
+  description: '{"detail": "..."} or field -> list of messages',
+});

@@ -1,0 +1,58 @@
+// The api role: a Fastify server with the wallet endpoints, operations endpoints and OpenAPI docs.
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type pg from 'pg';
+import type { ProjectionWaiter } from '../../projections/queries.ts';
+import type { WalletCommandHandler } from '../commands/walletCommandHandler.ts';
+import type { EventStore } from '../eventstore/eventStore.ts';
+import { metrics } from '../infra/metrics.ts';
+import { installErrorHandling } from './errors.ts';
+import { operationsRoutes } from './routes/operations.ts';
+import { walletRoutes } from './routes/wallets.ts';
+
+export interface ApiOptions {
+  readonly commands: WalletCommandHandler;
+  readonly store: EventStore;
+  readonly pool: pg.Pool;
+  readonly waiter: ProjectionWaiter;
+  readonly defaultCurrency: string;
+  readonly logLevel?: string;
+  readonly clock?: () => Date;
+}
+
+export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: options.logLevel ?? 'info' },
+    // Per-request log lines cost more than the request on a hot path; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { ignoreTrailingSlash: true },
+    bodyLimit: 16 * 1024,
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installErrorHandling(app);
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unknown';
+    metrics.httpRequests.inc({ method: request.method, route, status: reply.statusCode });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Wallet ledger',
+        version: '0.1.0',
+        description:
+          'Event-sourced wallets: deposits, withdrawals scheduled for a future moment, audit history. ' +
+          'Every command accepts an Idempotency-Key header; wallet reads carry an ETag (the stream revision).',
+      },
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  const { commands, store, pool, waiter, defaultCurrency, clock } = options;
+  await app.register(walletRoutes, { commands, store, pool, waiter, defaultCurrency, clock });
+  await app.register(operationsRoutes, { pool, store });
+  return app;
+}
