@@ -52,9 +52,8 @@ function stopOnSignal(): void {
   if (stopping) process.exit(1); // a second signal: stop waiting
   stopping = true;
   app.close().then(
-    () => {
-      process.exitCode = 0;
-    },
+    // Exit outright: an IPC channel to a parent would otherwise keep the process alive.
+    () => process.exit(0),
     (error: unknown) => {
       console.error('transaction-service: close failed', error);
       process.exit(1);
@@ -63,6 +62,8 @@ function stopOnSignal(): void {
 }
 process.on('SIGTERM', stopOnSignal);
 process.on('SIGINT', stopOnSignal);
+// Started by `npm start` (with an IPC channel): stop with the parent, however it ended.
+if (process.send) process.on('disconnect', stopOnSignal);
 
 try {
   const url = await app.listen({ port, host: process.env.TRANSACTION_SERVICE_HOST ?? '127.0.0.1' });

@@ -1,0 +1,72 @@
+// The scheduler's to-do list is the `due_withdrawals` read model. Claims take rows that are due and
+// not leased, skipping rows another instance is claiming right now (FOR UPDATE SKIP LOCKED), and
+// lease them for a while: a crashed instance's claims come back when their lease runs out.
+import type pg from 'pg';
+import { LIVE_SCHEMA } from '../projections/readModelSchema.ts';
+import type { DueStep } from '../projections/walletProjection.ts';
+
+export interface Claim {
+  readonly withdrawalId: string;
+  readonly walletId: string;
+  readonly step: DueStep;
+  readonly dueAt: Date;
+}
+
+export async function claimDueWithdrawals(
+  pool: pg.Pool,
+  { now, limit, leaseMs, owner }: { now: Date; limit: number; leaseMs: number; owner: string },
+): Promise<Claim[]> {
+  if (limit <= 0) return [];
+  const { rows } = await pool.query({
+    name: 'claim-due-withdrawals',
+    text: `with due as (
+             select withdrawal_id from ${LIVE_SCHEMA}.due_withdrawals
+             where due_at <= $1 and (leased_until is null or leased_until <= $1)
+             order by due_at
+             limit $2
+             for update skip locked
+           )
+           update ${LIVE_SCHEMA}.due_withdrawals d
+           set leased_until = $1::timestamptz + $3 * interval '1 millisecond', leased_by = $4
+           from due where d.withdrawal_id = due.withdrawal_id
+           returning d.withdrawal_id, d.wallet_id, d.step, d.due_at`,
+    values: [now, limit, leaseMs, owner],
+  });
+  return rows.map((r) => ({
+    withdrawalId: r.withdrawal_id,
+    walletId: r.wallet_id,
+    step: r.step,
+    dueAt: r.due_at,
+  }));
+}
+
+/**
+ * Moves this instance's lease on a row: to when its next step is due, or a short while ahead when
+ * it is finished and the projector is about to remove the row.
+ */
+export async function extendLease(
+  pool: pg.Pool,
+  { withdrawalId, owner, until }: { withdrawalId: string; owner: string; until: Date },
+): Promise<void> {
+  await pool.query({
+    name: 'extend-lease',
+    text: `update ${LIVE_SCHEMA}.due_withdrawals set leased_until = $3
+           where withdrawal_id = $1 and leased_by = $2`,
+    values: [withdrawalId, owner, until],
+  });
+}
+
+/** When the next unleased row falls due, and how many are due now (the backlog). */
+export async function readDueSummary(
+  pool: pg.Pool,
+  now: Date,
+): Promise<{ nextDueAt: Date | null; backlog: number }> {
+  const { rows } = await pool.query({
+    name: 'due-summary',
+    text: `select min(due_at) as next, count(*) filter (where due_at <= $1)::int as backlog
+           from ${LIVE_SCHEMA}.due_withdrawals
+           where leased_until is null or leased_until <= $1`,
+    values: [now],
+  });
+  return { nextDueAt: rows[0]?.next ?? null, backlog: rows[0]?.backlog ?? 0 };
+}

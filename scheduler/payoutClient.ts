@@ -1,0 +1,143 @@
+// The client of the third-party payout service. The verdict is read from the response body as well
+// as the HTTP status, so it works against the original stub unchanged (always HTTP 200, with
+// {"data": "failed", "status": 503} for a failure) and against our transaction-service.
+import { Agent, request } from 'undici';
+
+export type PayoutOutcome =
+  | { readonly kind: 'paid' }
+  /** A definite no: retrying will not help; the money goes back. */
+  | { readonly kind: 'refused'; readonly reason: string }
+  /** Not paid, for sure (a failure answer, or no connection at all): may be retried. */
+  | { readonly kind: 'failed'; readonly reason: string }
+  /** The request may or may not have been paid (timeout, connection lost mid-request). */
+  | { readonly kind: 'unknown'; readonly reason: string };
+
+/** What the status lookup says of an earlier request; `unsupported` when it cannot tell. */
+export type LookupResult = 'paid' | 'refused' | 'not_found' | 'unsupported';
+
+export interface PayoutRequest {
+  readonly withdrawalId: string;
+  readonly walletId: string;
+  readonly amount: string;
+  readonly currency: string;
+  readonly target: string | null;
+}
+
+export interface PayoutClientOptions {
+  readonly baseUrl: string;
+  readonly timeoutMs: number;
+  /** Keep-alive connections to the third party. */
+  readonly connections: number;
+}
+
+/** Connection errors that happen before a request reaches the server: nothing can have been paid. */
+const NOT_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+function errorCode(error: unknown): string | undefined {
+  let current = error as { code?: string; cause?: unknown } | undefined;
+  for (let depth = 0; current && depth < 5; depth++) {
+    if (current.code) return current.code;
+    current = current.cause as typeof current;
+  }
+  return undefined;
+}
+
+/** Reads a verdict from a response: the body's `status`/`data` first, then the HTTP status. */
+export function readVerdict(httpStatus: number, body: unknown): PayoutOutcome {
+  const verdict =
+    body && typeof body === 'object' ? (body as { status?: unknown; data?: unknown }) : {};
+  const status = typeof verdict.status === 'number' ? verdict.status : undefined;
+  const data = typeof verdict.data === 'string' ? verdict.data : undefined;
+  const said = `HTTP ${httpStatus}${data ? `, ${data}` : ''}${status !== undefined ? ` (${status})` : ''}`;
+  if (httpStatus >= 500) return { kind: 'failed', reason: `Transaction service error: ${said}.` };
+  if (httpStatus >= 400) return { kind: 'refused', reason: `Payout refused: ${said}.` };
+  if (httpStatus >= 200 && httpStatus < 300) {
+    if (status === 200 || (status === undefined && data === 'success')) return { kind: 'paid' };
+    if (status !== undefined && status >= 500) {
+      return { kind: 'failed', reason: `Transaction service error: ${said}.` };
+    }
+    if (status !== undefined && status >= 400)
+      return { kind: 'refused', reason: `Payout refused: ${said}.` };
+  }
+  return { kind: 'unknown', reason: `Unexpected answer from the transaction service: ${said}.` };
+}
+
+export function createPayoutClient(options: PayoutClientOptions) {
+  const dispatcher = new Agent({
+    connections: options.connections,
+    keepAliveTimeout: 30_000,
+    // Our own timeout (AbortSignal) decides; undici's timers are coarse.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+  const base = options.baseUrl.replace(/\/+$/, '');
+
+  async function requestPayout(payout: PayoutRequest): Promise<PayoutOutcome> {
+    let response: Awaited<ReturnType<typeof request>>;
+    try {
+      response = await request(`${base}/`, {
+        method: 'POST',
+        dispatcher,
+        headers: { 'content-type': 'application/json', 'idempotency-key': payout.withdrawalId },
+        body: JSON.stringify({
+          withdrawal: payout.withdrawalId,
+          wallet: payout.walletId,
+          amount: payout.amount,
+          currency: payout.currency,
+          target: payout.target,
+        }),
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (error) {
+      const code = errorCode(error);
+      if (code && NOT_SENT.has(code)) {
+        return { kind: 'failed', reason: `Transaction service unreachable (${code}).` };
+      }
+      const why =
+        (error as Error).name === 'TimeoutError'
+          ? `no answer within ${options.timeoutMs} ms`
+          : (code ?? (error as Error).message);
+      return { kind: 'unknown', reason: `Transaction service outcome unknown (${why}).` };
+    }
+    const text = await response.body.text().catch(() => undefined);
+    if (text === undefined) {
+      return { kind: 'unknown', reason: 'Transaction service outcome unknown (answer cut off).' };
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    return readVerdict(response.statusCode, body);
+  }
+
+  async function lookupTransfer(withdrawalId: string): Promise<LookupResult> {
+    try {
+      const response = await request(`${base}/transfers/${encodeURIComponent(withdrawalId)}`, {
+        dispatcher,
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      const body = (await response.body.json().catch(() => undefined)) as
+        | { found?: boolean; status?: string }
+        | undefined;
+      if (response.statusCode === 200 && body?.status === 'paid') return 'paid';
+      if (response.statusCode === 200 && body?.status === 'refused') return 'refused';
+      if (response.statusCode === 404 && body?.found === false) return 'not_found';
+      return 'unsupported';
+    } catch {
+      return 'unsupported';
+    }
+  }
+
+  return { requestPayout, lookupTransfer, close: () => dispatcher.close() };
+}
+
+export type PayoutClient = ReturnType<typeof createPayoutClient>;
