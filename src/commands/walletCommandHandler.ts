@@ -14,13 +14,13 @@ import {
   type Wallet,
   type WalletCommand,
   type WalletState,
+  workingCopy,
 } from '../domain/wallet.ts';
 import {
   type EventStore,
   type RecordedEvent,
   WrongExpectedVersionError,
 } from '../eventstore/eventStore.ts';
-import { createKeyedMutex } from '../infra/keyedMutex.ts';
 
 export interface CommandResult {
   /** The wallet right after the command (or, for a replayed keyed command, after its first run). */
@@ -44,6 +44,16 @@ export class ConcurrencyError extends Error {
   override readonly name = 'ConcurrencyError';
 }
 
+/** Commands decided together and appended in one go, at most. */
+const MAX_BATCH = 100;
+
+/** A queued request: a command, or (`undefined`) a fresh read of the wallet. */
+interface Pending {
+  readonly command: WalletCommand | undefined;
+  resolve(result: CommandResult): void;
+  reject(error: unknown): void;
+}
+
 interface Entry {
   readonly state: WalletState;
   /** -1n: no stream yet. */
@@ -60,7 +70,8 @@ export function toWalletEvent(recorded: RecordedEvent): WalletEvent {
 export function createWalletCommandHandler(store: EventStore, options: CommandHandlerOptions = {}) {
   const { cacheSize = 10_000, maxRetries = 20, clock = () => new Date(), onConflict } = options;
   const cache = new Map<string, Entry>();
-  const runExclusive = createKeyedMutex();
+  // Per wallet: requests waiting for the one batch in progress (see `drain`).
+  const queues = new Map<string, Pending[]>();
 
   const remember = (walletId: string, entry: Entry) => {
     cache.delete(walletId);
@@ -68,7 +79,7 @@ export function createWalletCommandHandler(store: EventStore, options: CommandHa
     if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
   };
 
-  /** Brings `entry` (or nothing) up to the stream's head. */
+  /** Brings `entry` (or nothing) up to the stream's head and caches the result. */
   async function catchUp(walletId: string, entry: Entry = { state: initialState, revision: -1n }) {
     const events = await store.readStream(walletStreamId(walletId), {
       fromRevision: entry.revision + 1n,
@@ -83,52 +94,124 @@ export function createWalletCommandHandler(store: EventStore, options: CommandHa
     return fresh;
   }
 
-  async function handle(walletId: string, command: WalletCommand): Promise<CommandResult> {
-    return runExclusive(walletId, async () => {
-      let entry = cache.get(walletId) ?? (await catchUp(walletId));
-      for (let attempt = 0; ; attempt++) {
-        const events = decide(command, entry.state, clock());
-        if (events.length === 0) {
-          // A no-op or a replay. Every no-op decision only depends on facts that never change back
-          // (statuses move forward, keys are kept), so a stale cached state decides it correctly.
-          const replayed =
-            'idempotency' in command && previousResult(entry.state, command.idempotency?.key);
-          const wallet =
-            replayed === undefined || replayed === false
-              ? entry.state
-              : await loadAsOf(walletId, { revision: replayed });
-          return { wallet: snapshot(wallet as Wallet), appended: [] };
+  function enqueue(walletId: string, request: Omit<Pending, 'resolve' | 'reject'>) {
+    return new Promise<CommandResult>((resolve, reject) => {
+      const queue = queues.get(walletId);
+      if (queue) return queue.push({ ...request, resolve, reject });
+      queues.set(walletId, [{ ...request, resolve, reject }]);
+      void drain(walletId);
+    });
+  }
+
+  /**
+   * Commands on one wallet run as batches: whatever queued while the previous append was in
+   * flight is decided in order, each against the state the ones before it leave, and appended in
+   * one go. A hot wallet then costs one round trip per batch, not per command, and commands of one
+   * process never conflict with each other.
+   */
+  async function drain(walletId: string) {
+    for (;;) {
+      const queue = queues.get(walletId) ?? [];
+      const batch = queue.splice(0, MAX_BATCH);
+      if (batch.length === 0) {
+        queues.delete(walletId);
+        return;
+      }
+      try {
+        const results = await runBatch(walletId, batch);
+        batch.forEach((request, i) => {
+          const result = results[i] as CommandResult | Error;
+          if (result instanceof Error) request.reject(result);
+          else request.resolve(result);
+        });
+      } catch (error) {
+        for (const request of batch) request.reject(error);
+      }
+    }
+  }
+
+  async function runBatch(walletId: string, batch: Pending[]): Promise<(CommandResult | Error)[]> {
+    const fresh = batch.some((request) => request.command === undefined);
+    let entry = (!fresh && cache.get(walletId)) || (await catchUp(walletId, cache.get(walletId)));
+    for (let attempt = 0; ; attempt++) {
+      // Decided on a copy: if the append fails, the cached state is still what the store holds.
+      let state = entry.state && workingCopy(entry.state);
+      const events: WalletEvent[] = [];
+      const results: (CommandResult | Error | { replayOf: bigint })[] = [];
+      const byRevision = new Map<bigint, Wallet>();
+      for (const { command } of batch) {
+        if (!command) {
+          results.push({ wallet: (state && snapshot(state)) as Wallet, appended: [] });
+          continue;
         }
         try {
+          const decided = decide(command, state, clock());
+          if (decided.length === 0) {
+            // A no-op or a replay. No-op decisions only depend on facts that never change back
+            // (statuses move forward, keys are kept), so even a stale cached state decides them.
+            const replayOf =
+              'idempotency' in command
+                ? previousResult(state, command.idempotency?.key)
+                : undefined;
+            results.push(
+              replayOf === undefined
+                ? { wallet: snapshot(state as Wallet), appended: [] }
+                : { replayOf },
+            );
+            continue;
+          }
+          state = fold(decided, state);
+          events.push(...decided);
+          const wallet = snapshot(state as Wallet);
+          byRevision.set(wallet.revision, wallet);
+          results.push({ wallet, appended: decided });
+        } catch (error) {
+          results.push(error as Error);
+        }
+      }
+      try {
+        if (events.length > 0) {
           const { nextRevision } = await store.appendToStream(
             walletStreamId(walletId),
             events.map((e) => ({ id: randomUUID(), type: e.type, data: e.data })),
             { expectedRevision: entry.revision < 0n ? 'no_stream' : entry.revision },
           );
-          const state = fold(events, entry.state);
           remember(walletId, { state, revision: nextRevision });
-          return { wallet: snapshot(state as Wallet), appended: events };
-        } catch (error) {
-          if (!(error instanceof WrongExpectedVersionError)) throw error;
-          onConflict?.();
-          if (attempt >= maxRetries) {
-            throw new ConcurrencyError(
-              `Wallet ${walletId} is too busy; the command was not applied.`,
-            );
-          }
-          if (attempt > 0) await sleep(Math.random() * Math.min(50, 2 ** attempt));
-          entry = await catchUp(walletId, entry);
         }
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersionError)) throw error;
+        onConflict?.();
+        if (attempt >= maxRetries) {
+          throw new ConcurrencyError(
+            `Wallet ${walletId} is too busy; the command was not applied.`,
+          );
+        }
+        if (attempt > 0) await sleep(Math.random() * Math.min(50, 2 ** attempt));
+        entry = await catchUp(walletId, entry);
+        continue;
       }
-    });
+      // A replayed keyed command answers with the wallet as its first run left it.
+      return Promise.all(
+        results.map(async (result) => {
+          if (!('replayOf' in result)) return result;
+          const wallet =
+            byRevision.get(result.replayOf) ??
+            (await loadAsOf(walletId, { revision: result.replayOf }));
+          return { wallet: snapshot(wallet as Wallet), appended: [] };
+        }),
+      );
+    }
   }
 
-  /** The wallet as the store has it now (a fresh read, so never stale). */
+  /** Decides and appends `command` for the wallet; see `drain` for how commands are batched. */
+  function handle(walletId: string, command: WalletCommand): Promise<CommandResult> {
+    return enqueue(walletId, { command });
+  }
+
+  /** The wallet as the store has it now (a fresh read, so never stale); null if none. */
   async function load(walletId: string): Promise<WalletState> {
-    return runExclusive(walletId, async () => {
-      const { state } = await catchUp(walletId, cache.get(walletId));
-      return state && snapshot(state);
-    });
+    const { wallet } = await enqueue(walletId, { command: undefined });
+    return wallet as WalletState;
   }
 
   /**

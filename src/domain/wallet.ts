@@ -401,6 +401,11 @@ export function snapshot(wallet: Wallet): Wallet {
   };
 }
 
+/** A copy to fold forward without touching `wallet` (every collection copied). */
+export function workingCopy(wallet: Wallet): Wallet {
+  return { ...snapshot(wallet), idempotency: new Map(wallet.idempotency) };
+}
+
 /** Folds events from the initial state (or from `state`, forward-only as `evolve`). */
 export function fold(
   events: Iterable<WalletEvent>,

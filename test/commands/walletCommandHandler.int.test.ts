@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import {
+  type CommandResult,
   createWalletCommandHandler,
   toWalletEvent,
 } from '../../src/commands/walletCommandHandler.ts';
@@ -159,6 +160,60 @@ t.test('wallet command handler on PostgreSQL', async (t) => {
         results.every((r) => r.wallet.balance === 300n && r.wallet.revision === 1n),
         'every caller gets the same result',
       );
+    },
+  );
+
+  t.test(
+    'commands queued on one wallet are decided in order and appended in batches',
+    async (t) => {
+      let appends = 0;
+      const counting = {
+        ...store,
+        appendToStream: (...args: Parameters<EventStore['appendToStream']>) => {
+          appends++;
+          return store.appendToStream(...args);
+        },
+      };
+      const handler = createWalletCommandHandler(counting);
+      const walletId = await newWallet(handler);
+      appends = 0;
+      const key = { key: randomUUID(), requestHash: 'h' };
+      const commands = Array.from({ length: 60 }, (_, i) =>
+        i === 30
+          ? handler.handle(walletId, { type: 'Deposit', depositId: randomUUID(), amount: '-1' })
+          : handler.handle(walletId, {
+              type: 'Deposit',
+              depositId: randomUUID(),
+              amount: '1.00',
+              ...(i % 20 === 5 ? { idempotency: key } : {}),
+            }),
+      );
+      const settled = await Promise.allSettled(commands);
+      const refused = settled.filter((r) => r.status === 'rejected');
+      t.equal(refused.length, 1, 'only the invalid command is refused');
+      t.type((refused[0] as PromiseRejectedResult).reason, WalletError);
+      const results = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const applied = results.filter((r) => r.appended.length > 0);
+      t.equal(applied.length, 57, '59 valid deposits, 2 of them replays of one keyed deposit');
+      const revisions = applied.map((r) => r.wallet.revision);
+      t.same(
+        revisions,
+        [...revisions].sort((a, b) => (a < b ? -1 : 1)),
+        'each sees its own place in order',
+      );
+      t.equal(new Set(revisions).size, 57);
+      const replays = results.filter((r) => r.appended.length === 0);
+      t.equal(replays.length, 2);
+      const [first, ...again] = [5, 25, 45].map(
+        (i) => (settled[i] as PromiseFulfilledResult<CommandResult>).value,
+      );
+      t.equal(first?.appended.length, 1, 'the first keyed deposit applies');
+      t.ok(
+        again.every((r) => r.appended.length === 0 && r.wallet.revision === first?.wallet.revision),
+        'its replays answer with the first run',
+      );
+      t.ok(appends < 60, `${appends} appends for 60 commands`);
+      t.equal((await balances(store, walletId)).state.balance, 5700n);
     },
   );
 
