@@ -1,0 +1,101 @@
+// The scheduler against a server that behaves exactly like the original Flask stub: POST / always
+// answers HTTP 200, with {"data": "success", "status": 200} or {"data": "failed", "status": 503};
+// there is no idempotency and no status lookup (GET /transfers/<id> is an HTML 404, as Flask's).
+// The verdict must be read from the body, and failures must end in a refund.
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { createPayoutClient, readVerdict } from '../../scheduler/payoutClient.ts';
+import { startScheduler } from '../../scheduler/scheduler.ts';
+import { createWalletCommandHandler } from '../../src/commands/walletCommandHandler.ts';
+import { startStack } from '../support/stack.ts';
+
+t.test('reading verdicts', async (t) => {
+  t.same(readVerdict(200, { data: 'success', status: 200 }), { kind: 'paid' });
+  t.equal(
+    readVerdict(200, { data: 'failed', status: 503 }).kind,
+    'failed',
+    'HTTP 200 is not enough',
+  );
+  t.equal(readVerdict(422, { data: 'refused', status: 422 }).kind, 'refused');
+  t.equal(readVerdict(200, { data: 'refused', status: 422 }).kind, 'refused');
+  t.equal(readVerdict(500, undefined).kind, 'failed');
+  t.equal(readVerdict(503, { data: 'unavailable' }).kind, 'failed');
+  t.equal(readVerdict(200, undefined).kind, 'unknown', 'an unreadable 200 is not taken as paid');
+  t.equal(readVerdict(200, { data: 'success' }).kind, 'paid');
+});
+
+t.test('withdrawals against the original stub', async (t) => {
+  // Scripted verdicts per request, in arrival order (the stub itself cannot tell requests apart).
+  const verdicts: boolean[] = [];
+  let requests = 0;
+  const stub = http.createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      if (request.method === 'POST' && request.url === '/') {
+        requests++;
+        const ok = verdicts.shift() ?? true;
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(
+          JSON.stringify(ok ? { data: 'success', status: 200 } : { data: 'failed', status: 503 }),
+        );
+        return;
+      }
+      response.writeHead(404, { 'content-type': 'text/html' });
+      response.end('<!doctype html><title>404 Not Found</title><h1>Not Found</h1>');
+    });
+  });
+  await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => stub.close(() => resolve())));
+  const url = `http://127.0.0.1:${(stub.address() as { port: number }).port}`;
+
+  const stack = await startStack(t);
+  const payouts = createPayoutClient({ baseUrl: url, timeoutMs: 2000, connections: 8 });
+  const scheduler = startScheduler({
+    pool: stack.db.pool,
+    commands: createWalletCommandHandler(stack.store),
+    payouts,
+    concurrency: 1, // one at a time, so the scripted verdicts meet the withdrawals in order
+    maxAttempts: 3,
+    retryBaseMs: 50,
+    leaseMs: 5000,
+  });
+  t.teardown(async () => {
+    await scheduler.stop();
+    await payouts.close();
+  });
+  const commands = createWalletCommandHandler(stack.store);
+  const { http: api } = stack;
+  const walletId = (await api('POST', '/api/wallets/', {})).body.uuid;
+  await api('PATCH', `/api/wallets/${walletId}/deposit/`, { amount: '100.00' });
+
+  const run = async (amount: string, script: boolean[]) => {
+    verdicts.push(...script);
+    const response = await api('POST', `/api/wallets/${walletId}/withdraw/`, {
+      amount,
+      delay: 0.2,
+    });
+    const id = response.body.outgoing_transactions.at(-1).uuid as string;
+    for (let i = 0; i < 200; i++) {
+      const w = (await commands.load(walletId))?.withdrawals.get(id);
+      if (w && ['SUCCESS', 'FAILED'].includes(w.status)) return w;
+      await sleep(50);
+    }
+    throw new Error('did not settle');
+  };
+
+  const before = requests;
+  const paid = await run('10.00', [true]);
+  t.equal(paid.status, 'SUCCESS');
+  t.equal(requests - before, 1);
+
+  const retried = await run('10.00', [false, true]);
+  t.equal(retried.status, 'SUCCESS', 'a body 503 is retried, then paid');
+  t.equal(retried.attempts, 2);
+
+  const failed = await run('10.00', [false, false, false]);
+  t.equal(failed.status, 'FAILED', 'three body 503s: failed');
+  t.match(failed.errorMessage, /HTTP 200, failed \(503\)\. Gave up after 3 attempts\./);
+  const wallet = await commands.load(walletId);
+  t.equal(wallet?.balance, 8000n, 'the failed one was refunded: 100 - 10 - 10');
+});
