@@ -41,6 +41,29 @@ export async function claimDueWithdrawals(
 }
 
 /**
+ * Renews this instance's claim for another `leaseMs`; false when the claim is no longer its own
+ * (it ran out and another instance took the row, or the row is gone).
+ */
+export async function renewLease(
+  pool: pg.Pool,
+  {
+    withdrawalId,
+    owner,
+    now,
+    leaseMs,
+  }: { withdrawalId: string; owner: string; now: Date; leaseMs: number },
+): Promise<boolean> {
+  const { rowCount } = await pool.query({
+    name: 'renew-lease',
+    text: `update ${LIVE_SCHEMA}.due_withdrawals
+           set leased_until = $3::timestamptz + $4 * interval '1 millisecond'
+           where withdrawal_id = $1 and leased_by = $2`,
+    values: [withdrawalId, owner, now, leaseMs],
+  });
+  return rowCount === 1;
+}
+
+/**
  * Moves this instance's lease on a row: to when its next step is due, or a short while ahead when
  * it is finished and the projector is about to remove the row.
  */

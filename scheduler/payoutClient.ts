@@ -49,24 +49,35 @@ function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
-/** Reads a verdict from a response: the body's `status`/`data` first, then the HTTP status. */
+/** Statuses that ask to try again later: nothing was done. */
+const TRY_AGAIN = new Set([408, 425, 429]);
+
+/**
+ * Reads a verdict from a response. The third party's own JSON verdict (`status`, `data`) decides
+ * first: the original stub answers HTTP 200 for failures too. An HTTP error without such a
+ * verdict (a proxy's 502, say) says nothing about whether the bank paid: unknown.
+ */
 export function readVerdict(httpStatus: number, body: unknown): PayoutOutcome {
   const verdict =
     body && typeof body === 'object' ? (body as { status?: unknown; data?: unknown }) : {};
   const status = typeof verdict.status === 'number' ? verdict.status : undefined;
   const data = typeof verdict.data === 'string' ? verdict.data : undefined;
   const said = `HTTP ${httpStatus}${data ? `, ${data}` : ''}${status !== undefined ? ` (${status})` : ''}`;
-  if (httpStatus >= 500) return { kind: 'failed', reason: `Transaction service error: ${said}.` };
-  if (httpStatus >= 400) return { kind: 'refused', reason: `Payout refused: ${said}.` };
-  if (httpStatus >= 200 && httpStatus < 300) {
-    if (status === 200 || (status === undefined && data === 'success')) return { kind: 'paid' };
-    if (status !== undefined && status >= 500) {
-      return { kind: 'failed', reason: `Transaction service error: ${said}.` };
-    }
-    if (status !== undefined && status >= 400)
-      return { kind: 'refused', reason: `Payout refused: ${said}.` };
+  if (status === 200 || (status === undefined && data === 'success' && httpStatus < 300)) {
+    return httpStatus < 300
+      ? { kind: 'paid' }
+      : { kind: 'unknown', reason: `Contradictory answer: ${said}.` };
   }
-  return { kind: 'unknown', reason: `Unexpected answer from the transaction service: ${said}.` };
+  if (status !== undefined && status >= 500) {
+    return { kind: 'failed', reason: `Transaction service error: ${said}.` };
+  }
+  if (TRY_AGAIN.has(httpStatus) || (status !== undefined && TRY_AGAIN.has(status))) {
+    return { kind: 'failed', reason: `Transaction service asked to retry: ${said}.` };
+  }
+  if ((status !== undefined && status >= 400) || (httpStatus >= 400 && httpStatus < 500)) {
+    return { kind: 'refused', reason: `Payout refused: ${said}.` };
+  }
+  return { kind: 'unknown', reason: `Transaction service outcome unknown: ${said}.` };
 }
 
 export function createPayoutClient(options: PayoutClientOptions) {

@@ -3,11 +3,15 @@
 // record the outcome, credit the target wallet. Every step is an event appended with an expected
 // revision, so a crash at any point resumes from what the stream says, and a step done twice by
 // two instances is refused the second time by the decider.
+//
+// Money rules: a request whose outcome is unknown is never sent again and never refunded until
+// the third party's status lookup says what happened; a refund follows only a definite "not paid".
 import type { WalletCommandHandler } from '../src/commands/walletCommandHandler.ts';
+import type { AttemptOutcome } from '../src/domain/events.ts';
 import { formatAmount } from '../src/domain/money.ts';
 import type { Wallet, Withdrawal } from '../src/domain/wallet.ts';
 import { metrics } from '../src/infra/metrics.ts';
-import type { PayoutClient, PayoutOutcome } from './payoutClient.ts';
+import type { LookupResult, PayoutClient, PayoutOutcome } from './payoutClient.ts';
 
 export interface ProcessOptions {
   readonly commands: WalletCommandHandler;
@@ -20,19 +24,25 @@ export interface ProcessOptions {
   readonly limitPayout: <T>(task: () => Promise<T>) => Promise<T>;
 }
 
+/** Renews this instance's claim before a step that must not run twice; false: the claim is lost. */
+export type RenewLease = () => Promise<boolean>;
+
 /** What became of the claim: finished, or when to look again. */
 export type ProcessResult =
   | { readonly done: true }
   | { readonly done: false; readonly retryAt: Date };
 
 const DONE: ProcessResult = { done: true };
-/** An outcome still unknown after every attempt is looked up again this often, never refunded. */
+/** An outcome the lookup cannot settle (no lookup service, or it fails) is asked about this often. */
 const UNKNOWN_RECHECK_MS = 60_000;
+/** Another instance took the claim over: leave it to that one, look again later. */
+const LOST_CLAIM_RETRY_MS = 5_000;
 
 export async function processWithdrawal(
   options: ProcessOptions,
   walletId: string,
   withdrawalId: string,
+  renewLease: RenewLease = async () => true,
 ): Promise<ProcessResult> {
   const { commands, clock } = options;
   let wallet = await commands.load(walletId);
@@ -49,15 +59,16 @@ export async function processWithdrawal(
     withdrawal = wallet.withdrawals.get(withdrawalId) as Withdrawal;
     if (result.appended.length > 0) {
       metrics.lateness.observe((now.getTime() - Date.parse(withdrawal.scheduledTime)) / 1000);
-      if (withdrawal.status === 'FAILED')
+      if (withdrawal.status === 'FAILED') {
         metrics.withdrawalOutcomes.inc({ outcome: 'insufficient_funds' });
+      }
     }
   }
 
   if (withdrawal.status === 'PROCESSING') {
     const due = withdrawal.nextAttemptAt ? Date.parse(withdrawal.nextAttemptAt) : 0;
     if (due > clock().getTime()) return { done: false, retryAt: new Date(due) };
-    const next = await payOut(options, wallet, withdrawal);
+    const next = await payOut(options, wallet, withdrawal, renewLease);
     if (!next.done) return next;
     wallet = await commands.load(walletId);
     withdrawal = wallet?.withdrawals.get(withdrawalId);
@@ -76,126 +87,151 @@ export async function processWithdrawal(
   return DONE;
 }
 
-/** One third-party attempt and its consequence in the stream. */
+/** The next third-party step of a started withdrawal, and its consequence in the stream. */
 async function payOut(
   options: ProcessOptions,
   wallet: Wallet,
   withdrawal: Withdrawal,
+  renewLease: RenewLease,
 ): Promise<ProcessResult> {
-  const { commands, payouts, maxAttempts, retryBaseMs } = options;
-  const walletId = wallet.id;
-  const withdrawalId = withdrawal.id;
-  if (withdrawal.attempts >= maxAttempts) return settleByLookup(options, walletId, withdrawalId);
+  const { payouts, maxAttempts, clock } = options;
+  const lostClaim = (): ProcessResult => ({
+    done: false,
+    retryAt: new Date(clock().getTime() + LOST_CLAIM_RETRY_MS),
+  });
+
+  // The last request's fate is unknown: only the lookup may settle it; resending could pay twice.
+  if (withdrawal.outcomeUnknown) {
+    if (!(await renewLease())) return lostClaim();
+    const lookup = await payouts.lookupTransfer(withdrawal.id);
+    if (lookup === 'unsupported') {
+      metrics.withdrawalOutcomes.inc({ outcome: 'unknown' });
+      return { done: false, retryAt: new Date(clock().getTime() + UNKNOWN_RECHECK_MS) };
+    }
+    if (lookup !== 'not_found')
+      return settle(options, wallet.id, withdrawal.id, fromLookup(lookup), renewLease);
+    // Never paid: a new attempt may go out, if any is left.
+    if (withdrawal.attempts >= maxAttempts) {
+      return settle(
+        options,
+        wallet.id,
+        withdrawal.id,
+        { kind: 'failed', reason: `${withdrawal.errorMessage} Never paid (status lookup).` },
+        renewLease,
+        withdrawal.attempts,
+      );
+    }
+  }
+
   const attempt = withdrawal.attempts + 1;
-  let outcome: PayoutOutcome = await options.limitPayout(() =>
-    payouts.requestPayout({
-      withdrawalId,
-      walletId,
+  let outcome = await options.limitPayout(async (): Promise<PayoutOutcome | undefined> => {
+    // Renewed after waiting for a slot, right before the request: no other instance sends it now.
+    if (!(await renewLease())) return undefined;
+    return payouts.requestPayout({
+      withdrawalId: withdrawal.id,
+      walletId: wallet.id,
       amount: formatAmount(withdrawal.amount, wallet.currency),
       currency: wallet.currency,
       target: withdrawal.target,
-    }),
-  );
+    });
+  });
+  if (!outcome) return lostClaim();
   metrics.payoutAttempts.inc({ result: outcome.kind });
 
-  // An answer that was lost is settled by asking, never by guessing: a blind refund could pay out
-  // money the third party already sent.
-  if (outcome.kind === 'unknown') outcome = await resolveUnknown(options, withdrawalId, outcome);
-  // Before the last failure refunds, make sure the third party did not pay after all (a 500 after
-  // paying, say): the lookup decides where the third party offers one.
-  if (outcome.kind === 'failed' && attempt >= maxAttempts) {
-    const lookup = await payouts.lookupTransfer(withdrawalId);
-    if (lookup === 'paid') outcome = { kind: 'paid' };
+  if (outcome.kind === 'unknown') {
+    const lookup = await payouts.lookupTransfer(withdrawal.id);
+    if (lookup === 'not_found') {
+      outcome = { kind: 'failed', reason: `${outcome.reason} Not paid (status lookup).` };
+    } else if (lookup !== 'unsupported') {
+      outcome = fromLookup(lookup);
+    }
   }
+  return settle(options, wallet.id, withdrawal.id, outcome, renewLease, attempt);
+}
 
+function fromLookup(lookup: Exclude<LookupResult, 'not_found' | 'unsupported'>): PayoutOutcome {
+  return lookup === 'paid'
+    ? { kind: 'paid' }
+    : { kind: 'refused', reason: 'Payout refused (found by status lookup).' };
+}
+
+/** Records an outcome: success, refusal, or a failed / unknown attempt (retried or final). */
+async function settle(
+  options: ProcessOptions,
+  walletId: string,
+  withdrawalId: string,
+  outcome: PayoutOutcome,
+  renewLease: RenewLease,
+  attempt = 0,
+): Promise<ProcessResult> {
+  const { commands, payouts, maxAttempts, retryBaseMs } = options;
   switch (outcome.kind) {
     case 'paid':
       await commands.handle(walletId, { type: 'CompleteWithdrawal', withdrawalId });
       metrics.withdrawalOutcomes.inc({ outcome: 'success' });
       return DONE;
     case 'refused':
-      await commands.handle(walletId, {
-        type: 'FailWithdrawal',
-        withdrawalId,
-        reason: outcome.reason,
-      });
-      metrics.withdrawalOutcomes.inc({ outcome: 'refused' });
-      return DONE;
-    case 'failed':
-      if (attempt >= maxAttempts) {
-        const reason = `${outcome.reason} Gave up after ${attempt} attempts.`;
-        await commands.handle(walletId, { type: 'FailWithdrawal', withdrawalId, reason });
-        metrics.withdrawalOutcomes.inc({ outcome: 'failed' });
-        return DONE;
+      return refund(options, walletId, withdrawalId, outcome.reason, 'refused', renewLease);
+    case 'failed': {
+      if (attempt < maxAttempts) {
+        return recordAttempt(
+          options,
+          walletId,
+          withdrawalId,
+          attempt,
+          outcome.reason,
+          'failed',
+          retryBaseMs * 2 ** (attempt - 1),
+        );
       }
-      return recordAttemptFailure(
+      // The last definite failure: make sure the third party did not pay after all (a 500 after
+      // paying, say) where it can tell; then the money goes back.
+      if ((await payouts.lookupTransfer(withdrawalId)) === 'paid') {
+        return settle(options, walletId, withdrawalId, { kind: 'paid' }, renewLease);
+      }
+      const reason = `${outcome.reason} Gave up after ${attempt} attempts.`;
+      return refund(options, walletId, withdrawalId, reason, 'failed', renewLease);
+    }
+    case 'unknown': {
+      // Kept, not refunded: from now on only the lookup may end it (see payOut).
+      metrics.withdrawalOutcomes.inc({ outcome: 'unknown' });
+      const delay = attempt < maxAttempts ? retryBaseMs * 2 ** (attempt - 1) : UNKNOWN_RECHECK_MS;
+      return recordAttempt(
         options,
         walletId,
         withdrawalId,
         attempt,
         outcome.reason,
-        retryBaseMs * 2 ** (attempt - 1),
+        'unknown',
+        delay,
       );
-    case 'unknown': {
-      // Out of attempts and still not knowing: the money stays taken and only lookups follow.
-      const delay = attempt >= maxAttempts ? UNKNOWN_RECHECK_MS : retryBaseMs * 2 ** (attempt - 1);
-      return recordAttemptFailure(options, walletId, withdrawalId, attempt, outcome.reason, delay);
     }
   }
 }
 
-/**
- * Every attempt is used and the last outcome is unknown: only the status lookup may end it. Not
- * found means never paid (refund); no lookup service means ask again later, never guess.
- */
-async function settleByLookup(
-  { commands, payouts, clock }: ProcessOptions,
+async function refund(
+  { commands, clock }: ProcessOptions,
   walletId: string,
   withdrawalId: string,
+  reason: string,
+  outcome: 'refused' | 'failed',
+  renewLease: RenewLease,
 ): Promise<ProcessResult> {
-  const lookup = await payouts.lookupTransfer(withdrawalId);
-  if (lookup === 'paid') {
-    await commands.handle(walletId, { type: 'CompleteWithdrawal', withdrawalId });
-    metrics.withdrawalOutcomes.inc({ outcome: 'success' });
-    return DONE;
-  }
-  if (lookup === 'refused' || lookup === 'not_found') {
-    const reason =
-      lookup === 'refused'
-        ? 'Payout refused (found by status lookup).'
-        : 'Transaction service never paid it (status lookup); refunded.';
-    await commands.handle(walletId, { type: 'FailWithdrawal', withdrawalId, reason });
-    metrics.withdrawalOutcomes.inc({ outcome: 'failed' });
-    return DONE;
-  }
-  metrics.withdrawalOutcomes.inc({ outcome: 'unknown' });
-  return { done: false, retryAt: new Date(clock().getTime() + UNKNOWN_RECHECK_MS) };
+  // Only the claim's holder refunds: another instance might be mid-request for this withdrawal.
+  if (!(await renewLease()))
+    return { done: false, retryAt: new Date(clock().getTime() + LOST_CLAIM_RETRY_MS) };
+  await commands.handle(walletId, { type: 'FailWithdrawal', withdrawalId, reason });
+  metrics.withdrawalOutcomes.inc({ outcome });
+  return DONE;
 }
 
-async function resolveUnknown(
-  { payouts }: ProcessOptions,
-  withdrawalId: string,
-  outcome: PayoutOutcome,
-): Promise<PayoutOutcome> {
-  const lookup = await payouts.lookupTransfer(withdrawalId);
-  if (lookup === 'paid') return { kind: 'paid' };
-  if (lookup === 'refused')
-    return { kind: 'refused', reason: 'Payout refused (found by status lookup).' };
-  // The lookup waits for attempts in progress with this key, so "not found" means not paid.
-  if (lookup === 'not_found')
-    return {
-      kind: 'failed',
-      reason: `${(outcome as { reason: string }).reason} Not paid (status lookup).`,
-    };
-  return outcome;
-}
-
-async function recordAttemptFailure(
+async function recordAttempt(
   { commands, clock }: ProcessOptions,
   walletId: string,
   withdrawalId: string,
   attempt: number,
   reason: string,
+  outcome: AttemptOutcome,
   delayMs: number,
 ): Promise<ProcessResult> {
   // Jitter spreads the retries of withdrawals that failed together.
@@ -205,6 +241,7 @@ async function recordAttemptFailure(
     withdrawalId,
     attempt,
     reason,
+    outcome,
     nextAttemptAt,
   });
   return { done: false, retryAt: nextAttemptAt };

@@ -4,11 +4,17 @@
 import { randomUUID } from 'node:crypto';
 import cron from 'node-cron';
 import type pg from 'pg';
+import { ensureReadModel } from '../projections/readModelSchema.ts';
 import type { WalletCommandHandler } from '../src/commands/walletCommandHandler.ts';
 import { createLimit } from '../src/infra/limit.ts';
 import type { Log } from '../src/infra/logger.ts';
 import { metrics } from '../src/infra/metrics.ts';
-import { claimDueWithdrawals, extendLease, readDueSummary } from './claimDueWithdrawals.ts';
+import {
+  claimDueWithdrawals,
+  extendLease,
+  readDueSummary,
+  renewLease,
+} from './claimDueWithdrawals.ts';
 import type { PayoutClient } from './payoutClient.ts';
 import { processWithdrawal } from './processWithdrawal.ts';
 
@@ -50,7 +56,9 @@ export function startScheduler(options: SchedulerOptions) {
   async function handle(withdrawalId: string, walletId: string) {
     let until: Date;
     try {
-      const result = await processWithdrawal(processOptions, walletId, withdrawalId);
+      const result = await processWithdrawal(processOptions, walletId, withdrawalId, () =>
+        renewLease(pool, { withdrawalId, owner, now: clock(), leaseMs }),
+      );
       until = result.done ? new Date(clock().getTime() + settleMs) : result.retryAt;
     } catch (error) {
       // Left leased until a little later; the stream decides what happens on the next try.
@@ -60,10 +68,18 @@ export function startScheduler(options: SchedulerOptions) {
     await extendLease(pool, { withdrawalId, owner, until }).catch(() => {});
   }
 
+  // The due list is a read model: make sure it exists before the first claim (a fresh database).
+  let readModel: Promise<unknown> | undefined;
+
   async function tick() {
     if (stopped || ticking) return;
     ticking = true;
     try {
+      readModel ??= ensureReadModel(pool).catch((error: unknown) => {
+        readModel = undefined; // try again at the next tick
+        throw error;
+      });
+      await readModel;
       for (;;) {
         const now = clock();
         const claims = await claimDueWithdrawals(pool, {

@@ -1,6 +1,6 @@
 // Turning the wire's strings into values, with field messages in the original service's style.
 import { createHash } from 'node:crypto';
-import { WalletError } from '../domain/wallet.ts';
+import { MAX_SCHEDULE_AHEAD_MS, WalletError } from '../domain/wallet.ts';
 
 const ISO_DATETIME =
   /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$/i;
@@ -45,6 +45,8 @@ export function parseDelay(value: string | number): number {
   }
   if (!Number.isFinite(seconds)) throw invalid('delay', DURATION_FORMAT_MESSAGE);
   if (seconds <= 0) throw invalid('delay', 'Ensure the delay is greater than 0 seconds.');
+  if (seconds * 1000 > MAX_SCHEDULE_AHEAD_MS)
+    throw invalid('delay', 'Ensure the delay is at most 10 years.');
   return Math.round(seconds * 1000);
 }
 

@@ -131,8 +131,12 @@ export function createWalletCommandHandler(store: EventStore, options: CommandHa
   }
 
   async function runBatch(walletId: string, batch: Pending[]): Promise<(CommandResult | Error)[]> {
-    const fresh = batch.some((request) => request.command === undefined);
-    let entry = (!fresh && cache.get(walletId)) || (await catchUp(walletId, cache.get(walletId)));
+    const cached = batch.some((request) => request.command === undefined)
+      ? undefined
+      : cache.get(walletId);
+    let entry = cached ?? (await catchUp(walletId, cache.get(walletId)));
+    // Whether `entry` is known to be the store's current state (read now, or proven by an append).
+    let current = cached === undefined;
     for (let attempt = 0; ; attempt++) {
       // Decided on a copy: if the append fails, the cached state is still what the store holds.
       let state = entry.state && workingCopy(entry.state);
@@ -169,6 +173,13 @@ export function createWalletCommandHandler(store: EventStore, options: CommandHa
           results.push(error as Error);
         }
       }
+      if (events.length === 0 && !current && results.some((r) => r instanceof Error)) {
+        // A refusal decided on a cached state may be stale (the wallet, the withdrawal or the key
+        // may exist by now through another instance): decide again on what the store holds.
+        entry = await catchUp(walletId, entry);
+        current = true;
+        continue;
+      }
       try {
         if (events.length > 0) {
           const { nextRevision } = await store.appendToStream(
@@ -188,16 +199,21 @@ export function createWalletCommandHandler(store: EventStore, options: CommandHa
         }
         if (attempt > 0) await sleep(Math.random() * Math.min(50, 2 ** attempt));
         entry = await catchUp(walletId, entry);
+        current = true;
         continue;
       }
       // A replayed keyed command answers with the wallet as its first run left it.
       return Promise.all(
         results.map(async (result) => {
           if (!('replayOf' in result)) return result;
-          const wallet =
-            byRevision.get(result.replayOf) ??
-            (await loadAsOf(walletId, { revision: result.replayOf }));
-          return { wallet: snapshot(wallet as Wallet), appended: [] };
+          try {
+            const wallet =
+              byRevision.get(result.replayOf) ??
+              (await loadAsOf(walletId, { revision: result.replayOf }));
+            return { wallet: snapshot(wallet as Wallet), appended: [] };
+          } catch (error) {
+            return error as Error;
+          }
         }),
       );
     }

@@ -10,6 +10,8 @@ export interface IdempotencyStamp {
   readonly requestHash?: string;
 }
 
+export type AttemptOutcome = 'failed' | 'unknown';
+
 export type WalletEvent =
   | {
       type: 'WalletCreated';
@@ -45,6 +47,11 @@ export type WalletEvent =
         withdrawalId: string;
         attempt: number;
         reason: string;
+        /**
+         * `failed`: certainly not paid. `unknown`: maybe paid (no answer, or an answer that does
+         * not say): only the third party's status lookup may settle it, the request is not resent.
+         */
+        outcome: AttemptOutcome;
         nextAttemptAt: string;
         at: string;
       };

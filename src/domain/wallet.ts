@@ -1,6 +1,6 @@
 // The wallet decider: `decide(command, state, now) -> events` and `evolve(state, event) -> state`.
 // Pure: no I/O, time passed in. Everything else (HTTP, stores, scheduler) is plumbing around it.
-import type { IdempotencyStamp, WalletEvent } from './events.ts';
+import type { AttemptOutcome, IdempotencyStamp, WalletEvent } from './events.ts';
 import { formatAmount, isCurrency, parseAmount, toMinorUnits } from './money.ts';
 
 export type WithdrawalStatus = 'PENDING' | 'PROCESSING' | 'SUCCESS' | 'FAILED' | 'CANCELLED';
@@ -14,6 +14,8 @@ export interface Withdrawal {
   /** Third-party attempts that failed so far (after `WithdrawalStarted`). */
   readonly attempts: number;
   readonly nextAttemptAt: string | null;
+  /** The last attempt's outcome is unknown: settle it by the status lookup before any new one. */
+  readonly outcomeUnknown: boolean;
   readonly errorMessage: string;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -79,6 +81,7 @@ export type WalletCommand =
       withdrawalId: string;
       attempt: number;
       reason: string;
+      outcome: AttemptOutcome;
       nextAttemptAt: Date;
     }
   | { type: 'CompleteWithdrawal'; withdrawalId: string }
@@ -163,6 +166,9 @@ export function decide(command: WalletCommand, state: WalletState, now: Date): W
     }
     case 'ScheduleWithdrawal': {
       const amount = validAmount(command.amount, state.currency);
+      if (!Number.isFinite(command.scheduledTime.getTime())) {
+        throw invalid('scheduled_time', 'Scheduled time is out of range.');
+      }
       if (command.scheduledTime.getTime() <= now.getTime()) {
         throw invalid('scheduled_time', 'Scheduled time must be in the future.');
       }
@@ -242,6 +248,7 @@ export function decide(command: WalletCommand, state: WalletState, now: Date): W
             withdrawalId: withdrawal.id,
             attempt: command.attempt,
             reason: command.reason,
+            outcome: command.outcome,
             nextAttemptAt: command.nextAttemptAt.toISOString(),
             at,
           },
@@ -338,6 +345,7 @@ export function evolve(state: WalletState, event: WalletEvent): WalletState {
         status: 'PENDING',
         attempts: 0,
         nextAttemptAt: null,
+        outcomeUnknown: false,
         errorMessage: '',
         createdAt: at,
         updatedAt: at,
@@ -352,6 +360,7 @@ export function evolve(state: WalletState, event: WalletEvent): WalletState {
       update(event.data.withdrawalId, {
         attempts: event.data.attempt,
         nextAttemptAt: event.data.nextAttemptAt,
+        outcomeUnknown: event.data.outcome === 'unknown',
         errorMessage: event.data.reason,
       });
       return next;

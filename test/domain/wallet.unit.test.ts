@@ -39,12 +39,13 @@ const started = (amount = '50.00', id = WD): WalletEvent => ({
   type: 'WithdrawalStarted',
   data: { withdrawalId: id, amount, at: '2026-01-01T11:00:00.500Z' },
 });
-const attemptFailed = (attempt: number): WalletEvent => ({
+const attemptFailed = (attempt: number, outcome: 'failed' | 'unknown' = 'failed'): WalletEvent => ({
   type: 'WithdrawalAttemptFailed',
   data: {
     withdrawalId: WD,
     attempt,
     reason: 'HTTP 503',
+    outcome,
     nextAttemptAt: '2026-01-01T11:00:05.000Z',
     at: '2026-01-01T11:00:01.000Z',
   },
@@ -244,6 +245,11 @@ t.test('ScheduleWithdrawal', async (t) => {
         },
       ]),
   );
+  t.test('out of the representable range: invalid, not a crash', async (t) =>
+    given(created)
+      .when(schedule({ scheduledTime: new Date(Number.NaN) }))
+      .thenRefuses(t, 'invalid', { scheduled_time: ['Scheduled time is out of range.'] }),
+  );
   t.test('in the past or now: invalid scheduled_time', async (t) => {
     given(created)
       .when(schedule({ scheduledTime: NOW }))
@@ -371,6 +377,7 @@ t.test('RecordAttemptFailure', async (t) => {
     withdrawalId: WD,
     attempt,
     reason: 'HTTP 503',
+    outcome: 'failed',
     nextAttemptAt: new Date('2026-01-01T12:00:05.000Z'),
   });
   const history = [created, deposited('100.00'), scheduled(), started()];
@@ -384,12 +391,24 @@ t.test('RecordAttemptFailure', async (t) => {
             withdrawalId: WD,
             attempt: 1,
             reason: 'HTTP 503',
+            outcome: 'failed',
             nextAttemptAt: '2026-01-01T12:00:05.000Z',
             at,
           },
         },
       ]),
   );
+  t.test('an unknown outcome is remembered until a later attempt says otherwise', async (t) => {
+    t.equal(
+      fold([...history, attemptFailed(1, 'unknown')])?.withdrawals.get(WD)?.outcomeUnknown,
+      true,
+    );
+    t.equal(
+      fold([...history, attemptFailed(1, 'unknown'), attemptFailed(2)])?.withdrawals.get(WD)
+        ?.outcomeUnknown,
+      false,
+    );
+  });
   t.test('the same attempt reported twice: nothing', async (t) =>
     given(...history, attemptFailed(1))
       .when(record(1))

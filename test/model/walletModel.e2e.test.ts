@@ -97,6 +97,7 @@ t.test(
                 withdrawalId: w.id,
                 attempt: 1,
                 reason: 'HTTP 503',
+                outcome: 'failed',
                 nextAttemptAt: new Date(Date.now() + 10),
               });
             }

@@ -19,15 +19,23 @@ t.test('reading verdicts', async (t) => {
   );
   t.equal(readVerdict(422, { data: 'refused', status: 422 }).kind, 'refused');
   t.equal(readVerdict(200, { data: 'refused', status: 422 }).kind, 'refused');
-  t.equal(readVerdict(500, undefined).kind, 'failed');
-  t.equal(readVerdict(503, { data: 'unavailable' }).kind, 'failed');
+  t.equal(
+    readVerdict(500, { data: 'error', status: 500 }).kind,
+    'failed',
+    "the bank's own verdict",
+  );
+  t.equal(readVerdict(502, undefined).kind, 'unknown', 'a bare gateway error says nothing');
+  t.equal(readVerdict(503, { data: 'unavailable' }).kind, 'unknown');
+  t.equal(readVerdict(429, undefined).kind, 'failed', 'asked to retry: not a refusal');
+  t.equal(readVerdict(502, { data: 'success', status: 200 }).kind, 'unknown', 'contradictory');
   t.equal(readVerdict(200, undefined).kind, 'unknown', 'an unreadable 200 is not taken as paid');
   t.equal(readVerdict(200, { data: 'success' }).kind, 'paid');
 });
 
 t.test('withdrawals against the original stub', async (t) => {
   // Scripted verdicts per request, in arrival order (the stub itself cannot tell requests apart).
-  const verdicts: boolean[] = [];
+  // `gateway`: the stub pays, then a proxy in front answers 502 with an HTML page.
+  const verdicts: (boolean | 'gateway')[] = [];
   let requests = 0;
   const stub = http.createServer((request, response) => {
     request.resume();
@@ -35,6 +43,11 @@ t.test('withdrawals against the original stub', async (t) => {
       if (request.method === 'POST' && request.url === '/') {
         requests++;
         const ok = verdicts.shift() ?? true;
+        if (ok === 'gateway') {
+          response.writeHead(502, { 'content-type': 'text/html' });
+          response.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+          return;
+        }
         response.writeHead(200, { 'content-type': 'application/json' });
         response.end(
           JSON.stringify(ok ? { data: 'success', status: 200 } : { data: 'failed', status: 503 }),
@@ -69,7 +82,7 @@ t.test('withdrawals against the original stub', async (t) => {
   const walletId = (await api('POST', '/api/wallets/', {})).body.uuid;
   await api('PATCH', `/api/wallets/${walletId}/deposit/`, { amount: '100.00' });
 
-  const run = async (amount: string, script: boolean[]) => {
+  const run = async (amount: string, script: (boolean | 'gateway')[], settles = true) => {
     verdicts.push(...script);
     const response = await api('POST', `/api/wallets/${walletId}/withdraw/`, {
       amount,
@@ -79,6 +92,7 @@ t.test('withdrawals against the original stub', async (t) => {
     for (let i = 0; i < 200; i++) {
       const w = (await commands.load(walletId))?.withdrawals.get(id);
       if (w && ['SUCCESS', 'FAILED'].includes(w.status)) return w;
+      if (w && !settles && w.outcomeUnknown) return w;
       await sleep(50);
     }
     throw new Error('did not settle');
@@ -98,4 +112,15 @@ t.test('withdrawals against the original stub', async (t) => {
   t.match(failed.errorMessage, /HTTP 200, failed \(503\)\. Gave up after 3 attempts\./);
   const wallet = await commands.load(walletId);
   t.equal(wallet?.balance, 8000n, 'the failed one was refunded: 100 - 10 - 10');
+
+  // Paid, but the answer is a gateway's 502 and there is no lookup: the outcome stays unknown.
+  const sent = requests;
+  const unknown = await run('10.00', ['gateway'], false);
+  t.equal(unknown.status, 'PROCESSING', 'neither success nor a refund');
+  t.equal(unknown.outcomeUnknown, true);
+  await sleep(1500); // several scheduler ticks later
+  t.equal(requests - sent, 1, 'the request is never sent again');
+  const after = await commands.load(walletId);
+  t.equal(after?.withdrawals.get(unknown.id)?.status, 'PROCESSING');
+  t.equal(after?.balance, 7000n, 'the money stays out of the wallet: it may have been paid');
 });
