@@ -147,6 +147,8 @@ export interface ProjectorOptions {
   readonly onBatch?: (info: { events: number; lagMs: number; position: Position }) => void;
   /** How often a standby asks for the lock. */
   readonly standbyPollMs?: number;
+  /** Told when this instance becomes the active projector, and when it stops being it. */
+  readonly onActive?: (active: boolean) => void;
 }
 
 /**
@@ -154,7 +156,7 @@ export interface ProjectorOptions {
  * connection, a swapped checkpoint) restart it from the stored checkpoint after a short pause.
  */
 export async function runProjector(options: ProjectorOptions): Promise<void> {
-  const { pool, signal, log = () => {}, standbyPollMs = 1000 } = options;
+  const { pool, signal, log = () => {}, standbyPollMs = 1000, onActive = () => {} } = options;
   await ensureReadModel(pool);
   while (!signal.aborted) {
     let lockClient: pg.PoolClient | undefined;
@@ -170,12 +172,14 @@ export async function runProjector(options: ProjectorOptions): Promise<void> {
         continue;
       }
       log('projector active');
+      onActive(true);
       await projectWhileLocked(options, lockClient);
     } catch (error) {
       if (signal.aborted) break;
       log('projector restarting', { error: (error as Error).message });
       await sleep(200, undefined, { signal }).catch(() => {});
     } finally {
+      onActive(false);
       if (lockClient) {
         await lockClient.query(`select pg_advisory_unlock(${LOCK_KEY})`).catch(() => {});
         // A client whose connection failed must not go back to the pool.

@@ -19,6 +19,7 @@ export interface ApiOptions {
   readonly waiter: ProjectionWaiter;
   readonly defaultCurrency: string;
   readonly logLevel?: string;
+  readonly trustProxy?: boolean;
   readonly clock?: () => Date;
 }
 
@@ -28,6 +29,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     // Per-request log lines cost more than the request on a hot path; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
+    trustProxy: options.trustProxy ?? false,
     bodyLimit: 16 * 1024,
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
   }).withTypeProvider<TypeBoxTypeProvider>();

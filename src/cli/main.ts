@@ -16,6 +16,7 @@ import {
   type Runtime,
   spawnTransactionService,
   startApi,
+  startOpsRole,
   startProjector,
   startSchedulerRole,
 } from './runtime.ts';
@@ -127,17 +128,20 @@ async function main(argv: string[]): Promise<number> {
         await runUntilSignalled(runtime, roles);
         return 0;
       }
-      case 'project':
-        await runUntilSignalled(runtime, [startProjector(runtime)]);
+      case 'project': {
+        const projector = startProjector(runtime);
+        const ops = await startOpsRole(runtime, () => ({ active: projector.isActive() }));
+        await runUntilSignalled(runtime, ops ? [projector, ops] : [projector]);
         return 0;
+      }
       case 'schedule': {
         if (!config.transactionServiceUrl) {
           console.error('schedule needs TRANSACTION_SERVICE_URL (the payout service to call).');
           return 2;
         }
-        await runUntilSignalled(runtime, [
-          startSchedulerRole(runtime, config.transactionServiceUrl),
-        ]);
+        const scheduler = startSchedulerRole(runtime, config.transactionServiceUrl);
+        const ops = await startOpsRole(runtime);
+        await runUntilSignalled(runtime, ops ? [scheduler, ops] : [scheduler]);
         return 0;
       }
       case 'rebuild': {
@@ -181,7 +185,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error instanceof ConfigError ? error.message : error);
+    // One line an operator can act on (e.g. an unreachable database); the stack only on request.
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`wallet-ledger: ${message}`);
+    if (process.env.LOG_LEVEL === 'debug' && error instanceof Error) console.error(error.stack);
     process.exit(error instanceof ConfigError ? 2 : 1);
   },
 );

@@ -7,6 +7,7 @@ import { runProjector } from '../../projections/projector.ts';
 import { createProjectionWaiter } from '../../projections/queries.ts';
 import { createPayoutClient } from '../../scheduler/payoutClient.ts';
 import { startScheduler } from '../../scheduler/scheduler.ts';
+import { startOpsServer } from '../api/opsServer.ts';
 import { buildApi } from '../api/server.ts';
 import { createWalletCommandHandler } from '../commands/walletCommandHandler.ts';
 import type { EventStore } from '../eventstore/eventStore.ts';
@@ -64,6 +65,7 @@ export async function startApi(runtime: Runtime, port = runtime.config.port): Pr
     waiter,
     defaultCurrency: config.defaultCurrency,
     logLevel: config.logLevel,
+    trustProxy: config.trustProxy,
   });
   await app.listen({ port, host: config.host });
   const address = app.server.address();
@@ -83,8 +85,40 @@ export async function startApi(runtime: Runtime, port = runtime.config.port): Pr
   };
 }
 
-export function startProjector(runtime: Runtime): Running {
+/**
+ * /health and /metrics on OPS_PORT for a role without an API: healthy while the database answers,
+ * with whatever the role adds (the projector: whether it is the active one).
+ */
+export async function startOpsRole(
+  runtime: Runtime,
+  details: () => Record<string, unknown> = () => ({}),
+): Promise<Running | undefined> {
+  const { opsPort, host } = runtime.config;
+  if (opsPort === undefined) return undefined;
+  const app = await startOpsServer({
+    port: opsPort,
+    host,
+    health: async () => {
+      await runtime.db.pool.query('select 1');
+      return { ok: true, ...details() };
+    },
+  });
+  let stopped: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    stopped = resolve;
+  });
+  return {
+    done,
+    stop: async () => {
+      await app.close();
+      stopped();
+    },
+  };
+}
+
+export function startProjector(runtime: Runtime): Running & { isActive(): boolean } {
   const controller = new AbortController();
+  let active = false;
   const done = runProjector({
     store: runtime.store,
     pool: runtime.db.pool,
@@ -94,9 +128,13 @@ export function startProjector(runtime: Runtime): Running {
       metrics.projectedEvents.inc(events);
       metrics.projectorLag.set(lagMs / 1000);
     },
+    onActive: (now) => {
+      active = now;
+    },
   });
   return {
     done,
+    isActive: () => active,
     stop: async () => {
       controller.abort();
       await done;

@@ -20,6 +20,10 @@ export interface Config {
   readonly schedulerConcurrency: number;
   readonly thirdPartyTimeoutMs: number;
   readonly leaseMs: number;
+  /** Port of /health and /metrics for the projector and scheduler roles; absent: none. */
+  readonly opsPort: number | undefined;
+  /** Trust X-Forwarded-* from a proxy in front (wallet URLs then show the client's scheme and host). */
+  readonly trustProxy: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -36,6 +40,13 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}".`);
   }
   return value;
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = (env[name] ?? '').toLowerCase();
+  if (['', '0', 'false', 'no'].includes(raw)) return false;
+  if (['1', 'true', 'yes'].includes(raw)) return true;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}".`);
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -70,5 +81,7 @@ export function loadConfig(env: Env = process.env): Config {
     schedulerConcurrency: integer(env, 'SCHEDULER_CONCURRENCY', 256, 1, 10_000),
     thirdPartyTimeoutMs: integer(env, 'THIRD_PARTY_TIMEOUT_MS', 5000, 100, 600_000),
     leaseMs: integer(env, 'SCHEDULER_LEASE_MS', 30_000, 1000, 3_600_000),
+    opsPort: env.OPS_PORT ? integer(env, 'OPS_PORT', 0, 0, 65535) : undefined,
+    trustProxy: flag(env, 'TRUST_PROXY'),
   };
 }
