@@ -48,9 +48,12 @@ t.test('projector and scheduler serve /health and /metrics on OPS_PORT', async (
         LOG_LEVEL: 'warn',
         ...extra,
       },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: 'ignore',
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    t.teardown(() => {
+      if (child.exitCode === null) child.kill('SIGKILL'); // only if an assertion threw first
+    });
     const health = await waitForHealth(`http://127.0.0.1:${port}`, child);
     t.equal(health.body.status, 'ok', `${role}: healthy`);
     if (role === 'project') {
