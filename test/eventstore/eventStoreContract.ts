@@ -187,6 +187,54 @@ export function eventStoreContract(t: Test, openStore: OpenStore): void {
     );
   });
 
+  t.test('concurrent appends to many streams succeed or conflict each on its own', async (t) => {
+    const store = await openStore(t);
+    const streams = Array.from({ length: 30 }, () => newStream());
+    const first = streams.map(() => event('A'));
+    await Promise.all(
+      streams.map((s, i) =>
+        store.appendToStream(s, [first[i]!], { expectedRevision: 'no_stream' }),
+      ),
+    );
+    // At once: right revisions, stale ones, a second creation, an idempotent re-append, 'any'.
+    const outcomes = await Promise.allSettled(
+      streams.map((s, i) => {
+        if (i % 5 === 0) return store.appendToStream(s, [event('B')], { expectedRevision: 5n });
+        if (i % 5 === 1)
+          return store.appendToStream(s, [event('B')], { expectedRevision: 'no_stream' });
+        if (i % 5 === 2)
+          return store.appendToStream(s, [first[i]!], { expectedRevision: 'no_stream' });
+        if (i % 5 === 3)
+          return store.appendToStream(s, [event('B'), event('C')], { expectedRevision: 'any' });
+        return store.appendToStream(s, [event('B'), event('C')], { expectedRevision: 0n });
+      }),
+    );
+    for (const [i, outcome] of outcomes.entries()) {
+      const kind = i % 5;
+      if (kind === 0 || kind === 1) {
+        t.equal(outcome.status, 'rejected', `stream ${i}: stale expectation refused`);
+        t.type((outcome as PromiseRejectedResult).reason, WrongExpectedVersionError);
+        t.equal(
+          ((outcome as PromiseRejectedResult).reason as WrongExpectedVersionError).actual,
+          0n,
+        );
+      } else {
+        t.equal(outcome.status, 'fulfilled', `stream ${i}: appended`);
+        const expected = kind === 2 ? 0n : 2n;
+        t.equal(
+          (outcome as PromiseFulfilledResult<{ nextRevision: bigint }>).value.nextRevision,
+          expected,
+        );
+      }
+    }
+    const lengths = await Promise.all(streams.map(async (s) => (await store.readStream(s)).length));
+    t.same(
+      lengths,
+      streams.map((_, i) => [1, 1, 1, 3, 3][i % 5]),
+      'nothing else was written',
+    );
+  });
+
   t.test('readAll pages through the global log in position order', async (t) => {
     const store = await openStore(t);
     const stream = newStream();

@@ -1,13 +1,13 @@
 import type pg from 'pg';
 import { migrate } from '../../infra/migrate.ts';
 import type { EventStore } from '../eventStore.ts';
-import { appendToStream } from './appendToStream.ts';
+import { type AppendGroupOptions, createAppendGroup } from './appendGroup.ts';
 import { eventStoreMigrations } from './migrations.ts';
 import { readAll } from './readAll.ts';
 import { readStream } from './readStream.ts';
 import { type PollingOptions, subscribeToAll } from './subscribeToAll.ts';
 
-export interface PostgresEventStoreOptions extends PollingOptions {
+export interface PostgresEventStoreOptions extends PollingOptions, AppendGroupOptions {
   /** Close the pool with the store (when the store created it). */
   readonly ownsPool?: boolean;
 }
@@ -19,8 +19,7 @@ export async function openPostgresEventStore(
 ): Promise<EventStore> {
   await migrate(pool, 'eventstore', eventStoreMigrations);
   return {
-    appendToStream: (streamId, events, appendOptions) =>
-      appendToStream(pool, streamId, events, appendOptions),
+    appendToStream: createAppendGroup(pool, options),
     readStream: (streamId, readOptions) => readStream(pool, streamId, readOptions),
     readAll: (from, limit) => readAll(pool, from, limit),
     subscribeToAll: (subscribeOptions) => subscribeToAll(pool, subscribeOptions, options),

@@ -1,0 +1,180 @@
+// Group commit across streams: appends that arrive while an earlier one is in flight go together
+// as one statement and one commit. Measured on 2 cores (npm run bench): event store appends at 16
+// writers 8,251/s -> 10,230/s, at 64 writers 7,557/s -> 18,935/s; HTTP deposits over many wallets
+// at 16 clients 2,412/s -> 4,254/s. One statement in flight at a time measured best (1 > 2 > 4 > 8).
+import type pg from 'pg';
+import type { AppendResult, EventToAppend, ExpectedRevision } from '../eventStore.ts';
+import { appendToStream } from './appendToStream.ts';
+
+interface Request {
+  readonly streamId: string;
+  readonly events: readonly EventToAppend[];
+  readonly expectedRevision: ExpectedRevision;
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
+}
+
+export interface AppendGroupOptions {
+  /** Statements in flight at once (default 1); appends arriving meanwhile go as one group. */
+  readonly slots?: number;
+  /** Streams per group, at most. */
+  readonly maxGroup?: number;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * The rows of the group's streams are locked in stream id order (two groups never deadlock);
+ * each stream's expectation is checked on its own, and a stream that fails it is skipped, not the
+ * group. Expected revision codes: -1 no stream, -2 any, otherwise the revision.
+ */
+const APPEND_GROUP = `
+  with input as (
+    select * from unnest($1::text[], $2::bigint[], $3::int[]) with ordinality as i(stream_id, expected, n, idx)
+  ),
+  locked as (
+    select s.stream_id, s.revision from streams s
+    where s.stream_id = any($1::text[]) order by s.stream_id for update
+  ),
+  holds as (
+    select i.stream_id, i.n, l.revision as current from input i join locked l using (stream_id)
+    where i.expected = l.revision or i.expected = -2
+  ),
+  updated as (
+    update streams s set revision = holds.current + holds.n from holds
+    where s.stream_id = holds.stream_id returning s.stream_id, s.revision
+  ),
+  created as (
+    insert into streams (stream_id, revision)
+    select i.stream_id, i.n - 1 from input i
+    where i.expected in (-1, -2) and not exists (select 1 from locked l where l.stream_id = i.stream_id)
+    on conflict (stream_id) do nothing
+    returning stream_id, revision
+  ),
+  appended as (select stream_id, revision from updated union all select stream_id, revision from created),
+  inserted as (
+    insert into events (stream_id, stream_revision, event_id, event_type, data, metadata)
+    select e.stream_id, a.revision - i.n + e.ord, e.id, e.type, e.data, e.metadata
+    from unnest($4::text[], $5::int[], $6::uuid[], $7::text[], $8::jsonb[], $9::jsonb[])
+           as e(stream_id, ord, id, type, data, metadata)
+    join appended a using (stream_id) join input i using (stream_id)
+    returning stream_id, global_position
+  )
+  select i.idx::int as idx, a.revision::text as appended,
+         (select max(x.global_position) from inserted x where x.stream_id = i.stream_id)::text as prepare,
+         pg_current_xact_id()::text as commit
+  from input i left join appended a using (stream_id)`;
+
+const EXPECTED_CODE = { no_stream: -1n, any: -2n } as const;
+
+export function createAppendGroup(
+  pool: pg.Pool,
+  { slots = 1, maxGroup = 64 }: AppendGroupOptions = {},
+) {
+  const waiting: Request[] = [];
+  let inFlight = 0;
+
+  /** The next group: waiting appends in arrival order, one per stream (a second one waits). */
+  function takeGroup(): Request[] {
+    const group: Request[] = [];
+    const streams = new Set<string>();
+    for (let i = 0; i < waiting.length && group.length < maxGroup; ) {
+      const request = waiting[i] as Request;
+      if (streams.has(request.streamId)) {
+        i++;
+        continue;
+      }
+      streams.add(request.streamId);
+      group.push(request);
+      waiting.splice(i, 1);
+    }
+    return group;
+  }
+
+  function flush() {
+    while (inFlight < slots && waiting.length > 0) {
+      const group = takeGroup();
+      inFlight++;
+      void send(group).finally(() => {
+        inFlight--;
+        flush();
+      });
+    }
+  }
+
+  const single = (r: Request) =>
+    appendToStream(pool, r.streamId, r.events, r).then(r.resolve, r.reject);
+
+  async function send(group: Request[]) {
+    if (group.length === 1) return single(group[0] as Request);
+    let rows: {
+      idx: number;
+      appended: string | null;
+      prepare: string | null;
+      commit: string;
+    }[];
+    try {
+      ({ rows } = await pool.query({
+        name: 'append-group',
+        text: APPEND_GROUP,
+        values: parameters(group),
+      }));
+    } catch (error) {
+      // An event id used before (an idempotent re-append) fails the whole statement: each append
+      // then goes on its own, where the single-stream path tells a replay from a misuse.
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION)
+        return Promise.all(group.map(single));
+      for (const request of group) request.reject(error);
+      return;
+    }
+    for (const row of rows) {
+      const request = group[row.idx - 1] as Request;
+      if (row.appended !== null) {
+        request.resolve({
+          nextRevision: BigInt(row.appended),
+          position: { commit: BigInt(row.commit), prepare: BigInt(row.prepare as string) },
+        });
+      } else {
+        // Not appended: a conflict, or a repeat of an append already made (an idempotent
+        // re-append). The single-stream path tells them apart and names the actual revision.
+        await single(request);
+      }
+    }
+  }
+
+  return function append(
+    streamId: string,
+    events: readonly EventToAppend[],
+    { expectedRevision }: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult> {
+    if (events.length === 0) {
+      return Promise.reject(new Error('appendToStream needs at least one event'));
+    }
+    return new Promise((resolve, reject) => {
+      waiting.push({ streamId, events, expectedRevision, resolve, reject });
+      flush();
+    });
+  };
+}
+
+function parameters(group: readonly Request[]): unknown[] {
+  const events = group.flatMap((r) =>
+    r.events.map((event, i) => ({ streamId: r.streamId, ord: i + 1, event })),
+  );
+  return [
+    group.map((r) => r.streamId),
+    group.map((r) =>
+      (typeof r.expectedRevision === 'bigint'
+        ? r.expectedRevision
+        : EXPECTED_CODE[r.expectedRevision]
+      ).toString(),
+    ),
+    group.map((r) => r.events.length),
+    events.map((e) => e.streamId),
+    events.map((e) => e.ord),
+    events.map((e) => e.event.id),
+    events.map((e) => e.event.type),
+    events.map((e) => JSON.stringify(e.event.data)),
+    events.map((e) => (e.event.metadata === undefined ? null : JSON.stringify(e.event.metadata))),
+  ];
+}
