@@ -1,0 +1,118 @@
+// The service under test, one process per role, started the way an operator starts them:
+// `node --import tsx src/cli/main.ts <role>` against the benchmark's database (DATABASE_URL), with
+// the product's default settings. The transaction-service answers after 1 s and never fails.
+import type pg from 'pg';
+import type { Context } from './context.ts';
+import { cpuDelta, cpuSnapshot } from './cpu.ts';
+import { type Child, startRole } from './processes.ts';
+
+export interface Stack {
+  readonly apiUrl: string;
+  readonly transactionServiceUrl: string;
+  readonly api: Child;
+  readonly projector: Child;
+  readonly scheduler: Child;
+  readonly transactionService: Child;
+  /** (Re)starts the projector; resolves with the wall-clock ms its "projector active" line carries. */
+  startProjector(): Promise<number>;
+  /** The roles, for the memory table. */
+  roles(): Child[];
+  /** Measures `work` and the CPU each process group used meanwhile, per request, in µs. */
+  withCpu<T extends { ok: number; seconds: number }>(
+    work: () => Promise<T>,
+  ): Promise<T & CpuFigures>;
+}
+
+export interface CpuFigures {
+  /** CPU µs per successful request, by process group. */
+  readonly cpuUsPerRequest: Record<string, number>;
+  /** Cores busy on average (all groups together). */
+  readonly coresBusy: number;
+}
+
+/** Waits until a role's connection (its PGAPPNAME) shows in pg_stat_activity. */
+async function connected(pool: pg.Pool, role: Child, applicationName: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void role.exited.then(() => {
+    exited = true;
+  });
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`${role.name} exited\n${role.tail()}`);
+    const { rows } = await pool.query(
+      'select 1 from pg_stat_activity where application_name = $1 limit 1',
+      [applicationName],
+    );
+    if (rows.length > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${applicationName} did not connect within ${timeoutMs} ms\n${role.tail()}`);
+}
+
+export async function startStack(ctx: Context): Promise<Stack> {
+  const env = (role: string): Record<string, string> => ({
+    DATABASE_URL: ctx.databaseUrl,
+    LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    PGAPPNAME: `bench-${role}`,
+  });
+  const start = (role: string, extra: Record<string, string> = {}) =>
+    startRole(role, { env: { ...env(role), ...extra }, nodeFlags: ctx.roleFlags(role) });
+
+  ctx.progress('starting transaction-service, api, projector and scheduler processes');
+  const transactionService = start('transaction-service', {
+    TRANSACTION_SERVICE_PORT: '0',
+    TRANSACTION_SERVICE_LATENCY_MS: '1000',
+    TRANSACTION_SERVICE_FAILURE_RATE: '0',
+  });
+  const [, tsUrl] = await transactionService.waitFor(/transaction-service listening at (\S+)/);
+  // In the order `npm start` starts them: the projector creates the read model the others use.
+  let projector = start('project');
+  await projector.waitFor(/"msg":"projector active"/);
+  const api = start('serve');
+  const [, apiUrl] = await api.waitFor(/wallet ledger listening on (http:\/\/\S+?)[\s"]/);
+  const scheduler = start('schedule', { TRANSACTION_SERVICE_URL: tsUrl as string });
+  await connected(ctx.pool, scheduler, 'bench-schedule');
+
+  const stack: Stack = {
+    apiUrl: (apiUrl as string).replace('localhost', '127.0.0.1'),
+    transactionServiceUrl: tsUrl as string,
+    api,
+    get projector() {
+      return projector;
+    },
+    scheduler,
+    transactionService,
+    async startProjector() {
+      projector = start('project');
+      const [line] = await projector.waitFor(/^.*"msg":"projector active".*$/);
+      return (JSON.parse(line) as { time: number }).time;
+    },
+    roles: () => [api, projector, scheduler, transactionService],
+    async withCpu(work) {
+      const snapshot = () =>
+        cpuSnapshot(
+          {
+            api: api.pid,
+            projector: projector.pid,
+            scheduler: scheduler.pid,
+            'transaction-service': transactionService.pid,
+          },
+          ctx.postmasterPid,
+        );
+      const before = await snapshot();
+      const result = await work();
+      const used = cpuDelta(before, await snapshot());
+      const total = Object.values(used).reduce((a, b) => a + b, 0);
+      return {
+        ...result,
+        cpuUsPerRequest: Object.fromEntries(
+          Object.entries(used).map(([k, v]) => [k, (v * 1000) / Math.max(1, result.ok)]),
+        ),
+        coresBusy: total / (result.seconds * 1000),
+      };
+    },
+  };
+  return stack;
+}
