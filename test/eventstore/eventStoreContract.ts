@@ -233,6 +233,17 @@ export function eventStoreContract(t: Test, openStore: OpenStore): void {
       streams.map((_, i) => [1, 1, 1, 3, 3][i % 5]),
       'nothing else was written',
     );
+    // The global log keeps every stream's events in revision order (multi-event appends too).
+    const mine = new Set(streams);
+    const seen = await collect(store, 30 + 12 * 2, START, (e) => mine.has(e.streamId));
+    const last = new Map<string, bigint>();
+    let ordered = true;
+    for (const e of seen) {
+      if (e.revision !== (last.get(e.streamId) ?? -1n) + 1n) ordered = false;
+      last.set(e.streamId, e.revision);
+    }
+    t.equal(seen.length, 54);
+    t.ok(ordered, "global order follows each stream's revisions");
   });
 
   t.test('readAll pages through the global log in position order', async (t) => {

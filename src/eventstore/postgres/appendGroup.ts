@@ -58,6 +58,8 @@ const APPEND_GROUP = `
     from unnest($4::text[], $5::int[], $6::uuid[], $7::text[], $8::jsonb[], $9::jsonb[])
            as e(stream_id, ord, id, type, data, metadata)
     join appended a using (stream_id) join input i using (stream_id)
+    -- Positions are handed out in this order: a stream's events must get them in revision order.
+    order by i.idx, e.ord
     returning stream_id, global_position
   )
   select i.idx::int as idx, a.revision::text as appended,
