@@ -1,7 +1,6 @@
 // Wiring of the roles: what each one opens, starts and closes. The CLI composes them; tests start
 // them the same way.
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { runProjector } from '../../projections/projector.ts';
 import { createProjectionWaiter } from '../../projections/queries.ts';
@@ -16,6 +15,7 @@ import type { Config } from '../infra/config.ts';
 import { type Database, openDatabase } from '../infra/database.ts';
 import type { Logger } from '../infra/logger.ts';
 import { metrics } from '../infra/metrics.ts';
+import { isPortFree } from '../infra/ports.ts';
 
 export interface Runtime {
   readonly config: Config;
@@ -45,6 +45,21 @@ export async function openRuntime(config: Config, log: Logger, poolSize = 30): P
   };
 }
 
+/** A role whose `done` resolves when `stop` has run. */
+function untilStopped(stop: () => Promise<void>): Pick<Running, 'done' | 'stop'> {
+  let stopped: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    stopped = resolve;
+  });
+  return {
+    done,
+    stop: async () => {
+      await stop();
+      stopped();
+    },
+  };
+}
+
 export interface Running {
   readonly url?: string;
   /** Resolves when the role has stopped (after `stop`, or by itself on a fatal error). */
@@ -70,18 +85,12 @@ export async function startApi(runtime: Runtime, port = runtime.config.port): Pr
   await app.listen({ port, host: config.host });
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
-  let stopped: () => void = () => {};
-  const done = new Promise<void>((resolve) => {
-    stopped = resolve;
-  });
   return {
     url: `http://localhost:${boundPort}`,
-    done,
-    stop: async () => {
+    ...untilStopped(async () => {
       await app.close();
       await waiter.close();
-      stopped();
-    },
+    }),
   };
 }
 
@@ -103,17 +112,7 @@ export async function startOpsRole(
       return { ok: true, ...details() };
     },
   });
-  let stopped: () => void = () => {};
-  const done = new Promise<void>((resolve) => {
-    stopped = resolve;
-  });
-  return {
-    done,
-    stop: async () => {
-      await app.close();
-      stopped();
-    },
-  };
+  return untilStopped(() => app.close());
 }
 
 export function startProjector(runtime: Runtime): Running & { isActive(): boolean } {
@@ -161,32 +160,17 @@ export function startSchedulerRole(runtime: Runtime, transactionServiceUrl: stri
     leaseMs: config.leaseMs,
     log: (message, details) => log.warn(message, details),
   });
-  let stopped: () => void = () => {};
-  const done = new Promise<void>((resolve) => {
-    stopped = resolve;
-  });
   return {
-    done,
-    stop: async () => {
+    ...untilStopped(async () => {
       await scheduler.stop();
       await payouts.close();
-      stopped();
-    },
+    }),
   };
 }
 
 const TRANSACTION_SERVICE_MAIN = fileURLToPath(
   new URL('../../transaction-service/main.ts', import.meta.url),
 );
-
-/** Whether nothing listens on `port` on this machine (so a child may take it). */
-function isPortFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-  });
-}
 
 /**
  * The transaction-service as a child process (what `npm start` runs beside the other roles). On

@@ -1,25 +1,14 @@
 // The headless roles as real processes: the projector and the scheduler answer /health and
 // /metrics on OPS_PORT, and the api honours TRUST_PROXY.
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { findFreePort } from '../../src/infra/ports.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { httpClient, startStack } from '../support/stack.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForHealth(url: string, child: ChildProcess) {
   const http = httpClient(url);
@@ -38,7 +27,7 @@ t.test('projector and scheduler serve /health and /metrics on OPS_PORT', async (
     ['project', {}],
     ['schedule', { TRANSACTION_SERVICE_URL: 'http://127.0.0.1:9' }],
   ] as const) {
-    const port = await freePort();
+    const port = await findFreePort();
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, role], {
       env: {
         ...process.env,

@@ -3,26 +3,15 @@
 // run side by side.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { findFreePort } from '../../src/infra/ports.ts';
 import { runCli } from '../support/cli.ts';
 import { httpClient } from '../support/stack.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The service's environment without the test run's database, so it uses its own embedded one. */
 function serviceEnv(dataDir: string, port: number): Record<string, string> {
@@ -76,7 +65,7 @@ t.test('npm start: serves, survives a restart, shares its database with the CLI'
   t.teardown(() => rm(base, { recursive: true, force: true }));
   const dataA = path.join(base, 'a');
   const dataB = path.join(base, 'b');
-  const [portA, portB] = [await freePort(), await freePort()];
+  const [portA, portB] = [await findFreePort(), await findFreePort()];
 
   const first = await start(dataA, portA);
   const http = httpClient(`http://127.0.0.1:${portA}`);

@@ -4,7 +4,6 @@
 // A withdrawal runs end to end over HTTP.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,23 +12,13 @@ import t from 'tap';
 import { spawnTransactionService } from '../../src/cli/runtime.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { createLogger } from '../../src/infra/logger.ts';
+import { findFreePort } from '../../src/infra/ports.ts';
 import { startEsdbStandIn } from '../fixtures/esdbStandIn/index.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { httpClient } from '../support/stack.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const ENDED = ['SUCCESS', 'FAILED', 'CANCELLED'];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts the service; resolves once it logs that it listens. */
 async function startService(env: Record<string, string>) {
@@ -88,7 +77,7 @@ t.test(
     t.teardown(() => bank.stop());
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wallet-esdb-start-'));
     t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-    const port = await freePort();
+    const port = await findFreePort();
 
     const service = await startService({
       EVENTSTORE_URL: standIn.connectionString,
