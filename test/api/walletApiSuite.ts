@@ -462,7 +462,12 @@ async function walletApiTests(t: Test, startStack: StartStack): Promise<void> {
     t.same((await http('GET', '/health')).body, { status: 'ok' });
     const ready = await http('GET', '/ready');
     t.equal(ready.status, 200);
-    t.match(ready.body, { status: 'ready', database: 'ok', event_store: 'ok' });
+    t.match(ready.body, {
+      status: 'ready',
+      database: 'ok',
+      event_store: 'ok',
+      projection: { lag_ms: Number, last_batch_at: String },
+    });
     const metrics = await http('GET', '/metrics');
     t.match(
       metrics.text,

@@ -42,6 +42,11 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (
         projection: projection && {
           last_event_recorded_at: projection.lastRecordedAt?.toISOString() ?? null,
           last_batch_at: projection.updatedAt?.toISOString() ?? null,
+          // How old the newest applied event was when its batch committed (projector lag).
+          lag_ms:
+            projection.lastRecordedAt && projection.updatedAt
+              ? projection.updatedAt.getTime() - projection.lastRecordedAt.getTime()
+              : null,
         },
       });
     },
