@@ -37,7 +37,7 @@ export async function startEmbeddedPostgres(
   const port = options.port || (await findFreePort());
   const settings = { max_connections: '300', ...options.settings };
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) await assertReachable(binariesDir(), 'the PostgreSQL binaries in');
+  if (asRoot) await assertReachable(binariesDir(), 'the PostgreSQL binaries in', '');
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -52,7 +52,13 @@ export async function startEmbeddedPostgres(
   });
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     await mkdir(path.dirname(dataDir), { recursive: true, mode: 0o755 });
-    if (asRoot) await assertReachable(path.dirname(dataDir), 'the data directory in');
+    if (asRoot) {
+      await assertReachable(
+        path.dirname(dataDir),
+        'the data directory in',
+        ', or set DATA_DIR to a directory others may enter',
+      );
+    }
     await server.initialise();
   }
   await server.start();
@@ -74,13 +80,13 @@ function binariesDir(): string {
  * As root, the server runs as the `postgres` user, which must be able to reach its binaries and
  * data directory: say so plainly instead of letting initdb fail with "Permission denied".
  */
-export async function assertReachable(dir: string, what: string): Promise<void> {
+export async function assertReachable(dir: string, what: string, otherFix: string): Promise<void> {
   for (let current = dir; ; current = path.dirname(current)) {
     const { mode } = await stat(current);
     if ((mode & 0o001) === 0) {
       throw new Error(
         `PostgreSQL runs as the "postgres" user here (the process is root) and cannot reach ${what} ${dir}: ` +
-          `run "chmod o+x ${current}", or work from (or set DATA_DIR to) a directory others may enter.`,
+          `run "chmod o+x ${current}"${otherFix}.`,
       );
     }
     if (current === path.dirname(current)) return;

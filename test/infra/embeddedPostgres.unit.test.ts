@@ -12,11 +12,11 @@ t.test('names the first folder others cannot enter, and how to fix it', async (t
   const inner = path.join(closed, 'project', 'node_modules');
   await mkdir(inner, { recursive: true, mode: 0o755 });
   await chmod(closed, 0o700);
-  await t.rejects(assertReachable(inner, 'the PostgreSQL binaries in'), {
+  await t.rejects(assertReachable(inner, 'the PostgreSQL binaries in', ''), {
     message: new RegExp(
       `cannot reach the PostgreSQL binaries in ${inner}: run "chmod o\\+x ${closed}"`,
     ),
   });
   await chmod(closed, 0o755);
-  await t.resolves(assertReachable(inner, 'the PostgreSQL binaries in'));
+  await t.resolves(assertReachable(inner, 'the PostgreSQL binaries in', ''));
 });
