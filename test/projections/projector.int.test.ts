@@ -7,18 +7,16 @@ import {
   CheckpointMovedError,
   inBatches,
   readCheckpoint,
-  runProjector,
   storeCheckpoint,
 } from '../../projections/projector.ts';
 import { LIVE_SCHEMA } from '../../projections/readModelSchema.ts';
 import { rebuildReadModel } from '../../projections/rebuild.ts';
-import { readAllRows, verifyReadModel } from '../../projections/verify.ts';
-import { createWalletCommandHandler } from '../../src/commands/walletCommandHandler.ts';
+import { verifyReadModel } from '../../projections/verify.ts';
 import { START } from '../../src/eventstore/eventStore.ts';
 import { openPostgresEventStore } from '../../src/eventstore/postgres/index.ts';
-import { createPool } from '../../src/infra/postgres.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { waitUntilProjected } from '../support/projection.ts';
+import { projectorHarness, projectorSuite } from './projectorSuite.ts';
 
 t.test('inBatches groups what is available without waiting', async (t) => {
   async function* source() {
@@ -37,116 +35,9 @@ t.test('inBatches groups what is available without waiting', async (t) => {
 t.test('projector on PostgreSQL', async (t) => {
   const db = await createTestDatabase(t, 40);
   const store = await openPostgresEventStore(db.pool, { pollIntervalMs: 10 });
-  const commands = createWalletCommandHandler(store);
-  const controllers: AbortController[] = [];
-  const running: Promise<void>[] = [];
-  const start = (pool = db.pool) => {
-    const controller = new AbortController();
-    controllers.push(controller);
-    const done = runProjector({ store, pool, signal: controller.signal, standbyPollMs: 50 });
-    running.push(done);
-    return { controller, done };
-  };
-  t.teardown(async () => {
-    for (const c of controllers) c.abort();
-    await Promise.all(running);
-  });
-
-  /** Creates `wallets` wallets with `deposits` deposits each; returns their ids. */
-  const write = async (wallets: number, deposits: number) => {
-    const ids = Array.from({ length: wallets }, () => randomUUID());
-    await Promise.all(
-      ids.map(async (walletId) => {
-        await commands.handle(walletId, {
-          type: 'CreateWallet',
-          walletId,
-          currency: 'USD',
-          owner: null,
-        });
-        for (let i = 0; i < deposits; i++) {
-          await commands.handle(walletId, {
-            type: 'Deposit',
-            depositId: randomUUID(),
-            amount: '1.25',
-          });
-        }
-      }),
-    );
-    return ids;
-  };
-
-  t.test('catches up a backlog in batches and matches a replay', async (t) => {
-    await write(40, 50); // 2,040 events before any projector runs
-    start();
-    await waitUntilProjected(db.pool, store);
-    const result = await verifyReadModel({ store, pool: db.pool });
-    t.equal(result.events, 2040);
-    t.same(result.differences, []);
-    const { rows } = await db.pool.query(
-      `select count(*)::int as n, sum(balance)::text as total from ${LIVE_SCHEMA}.wallets`,
-    );
-    t.same(rows[0], { n: 40, total: '250000' }, '40 x 50 x 1.25, in cents');
-  });
-
-  t.test('a standby takes over when the active projector loses its session', async (t) => {
-    const standbyPool = createPool(db.url, 5);
-    const standby = start(standbyPool); // waits: the first projector holds the lock
-    t.teardown(async () => {
-      standby.controller.abort();
-      await standby.done;
-      await standbyPool.end();
-    });
-    await sleep(200);
-    // Kill the active projector's lock session from outside, as a crash would.
-    const { rows } = await db.pool.query(
-      `select pid from pg_locks where locktype = 'advisory' and granted`,
-    );
-    t.equal(rows.length, 1, 'exactly one projector holds the lock');
-    await db.pool.query('select pg_terminate_backend($1)', [rows[0].pid]);
-    await write(10, 5);
-    await waitUntilProjected(db.pool, store, 10_000);
-    const result = await verifyReadModel({ store, pool: db.pool });
-    t.same(result.differences, [], 'nothing applied twice, nothing lost');
-    const holders = await db.pool.query(
-      `select count(*)::int as n from pg_locks where locktype = 'advisory' and granted`,
-    );
-    t.equal(holders.rows[0].n, 1, 'still exactly one active projector');
-  });
-
-  t.test(
-    'rebuild while writes and the live projector go on: identical rows, then verify passes',
-    async (t) => {
-      let writing = true;
-      const writer = (async () => {
-        while (writing) await write(2, 3);
-      })();
-      const progress: number[] = [];
-      const result = await rebuildReadModel({
-        store,
-        pool: db.pool,
-        batchSize: 500,
-        onProgress: ({ done }) => progress.push(done),
-      });
-      writing = false;
-      await writer;
-      t.ok(result.events > 2000, `rebuilt from ${result.events} events`);
-      t.ok(
-        progress.length > 2 && progress.at(-1) === result.events,
-        'progress reported as it went',
-      );
-      await write(3, 2); // the live projector carries on after the swap
-      await waitUntilProjected(db.pool, store, 10_000);
-      const check = await verifyReadModel({ store, pool: db.pool });
-      t.same(check.differences, []);
-
-      // Rebuild again with nothing moving: exactly the rows the live projection had.
-      const before = await readAllRows(db.pool, LIVE_SCHEMA);
-      await rebuildReadModel({ store, pool: db.pool });
-      await waitUntilProjected(db.pool, store, 10_000);
-      const after = await readAllRows(db.pool, LIVE_SCHEMA);
-      t.same(after.rows, before.rows, 'replay into empty read models gives the live read models');
-    },
-  );
+  const harness = projectorHarness(t, store, db);
+  const { write } = harness;
+  projectorSuite(t, { store, db, harness, backlog: { wallets: 40, deposits: 50 } });
 
   t.test('verify lists drift: a changed balance, a missing row, an extra row', async (t) => {
     const [walletId] = await write(1, 2);
