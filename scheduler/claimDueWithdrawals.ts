@@ -1,6 +1,8 @@
 // The scheduler's to-do list is the `due_withdrawals` read model. Claims take rows that are due and
 // not leased, skipping rows another instance is claiming right now (FOR UPDATE SKIP LOCKED), and
-// lease them for a while: a crashed instance's claims come back when their lease runs out.
+// lease them for a while: a crashed instance's claims come back when their lease runs out. Each
+// claim has a token of its own, so an old claim on a row claimed again (by another instance, or
+// by this one after the lease ran out) can no longer renew or move the lease: it stops.
 import type pg from 'pg';
 import { LIVE_SCHEMA } from '../projections/readModelSchema.ts';
 import type { DueStep } from '../projections/walletProjection.ts';
@@ -10,6 +12,8 @@ export interface Claim {
   readonly walletId: string;
   readonly step: DueStep;
   readonly dueAt: Date;
+  /** This claim's token (`<owner>/<uuid>`), held in `leased_by` while the claim is valid. */
+  readonly lease: string;
 }
 
 export async function claimDueWithdrawals(
@@ -27,9 +31,10 @@ export async function claimDueWithdrawals(
              for update skip locked
            )
            update ${LIVE_SCHEMA}.due_withdrawals d
-           set leased_until = $1::timestamptz + $3 * interval '1 millisecond', leased_by = $4
+           set leased_until = $1::timestamptz + $3 * interval '1 millisecond',
+               leased_by = $4 || '/' || gen_random_uuid()
            from due where d.withdrawal_id = due.withdrawal_id
-           returning d.withdrawal_id, d.wallet_id, d.step, d.due_at`,
+           returning d.withdrawal_id, d.wallet_id, d.step, d.due_at, d.leased_by`,
     values: [now, limit, leaseMs, owner],
   });
   return rows.map((r) => ({
@@ -37,45 +42,46 @@ export async function claimDueWithdrawals(
     walletId: r.wallet_id,
     step: r.step,
     dueAt: r.due_at,
+    lease: r.leased_by,
   }));
 }
 
 /**
- * Renews this instance's claim for another `leaseMs`; false when the claim is no longer its own
- * (it ran out and another instance took the row, or the row is gone).
+ * Renews a claim for another `leaseMs`; false when the claim is no longer valid (it ran out and the
+ * row was claimed again, or the row is gone).
  */
 export async function renewLease(
   pool: pg.Pool,
   {
     withdrawalId,
-    owner,
+    lease,
     now,
     leaseMs,
-  }: { withdrawalId: string; owner: string; now: Date; leaseMs: number },
+  }: { withdrawalId: string; lease: string; now: Date; leaseMs: number },
 ): Promise<boolean> {
   const { rowCount } = await pool.query({
     name: 'renew-lease',
     text: `update ${LIVE_SCHEMA}.due_withdrawals
            set leased_until = $3::timestamptz + $4 * interval '1 millisecond'
            where withdrawal_id = $1 and leased_by = $2`,
-    values: [withdrawalId, owner, now, leaseMs],
+    values: [withdrawalId, lease, now, leaseMs],
   });
   return rowCount === 1;
 }
 
 /**
- * Moves this instance's lease on a row: to when its next step is due, or a short while ahead when
+ * Moves a claim's lease on a row: to when its next step is due, or a short while ahead when
  * it is finished and the projector is about to remove the row.
  */
 export async function extendLease(
   pool: pg.Pool,
-  { withdrawalId, owner, until }: { withdrawalId: string; owner: string; until: Date },
+  { withdrawalId, lease, until }: { withdrawalId: string; lease: string; until: Date },
 ): Promise<void> {
   await pool.query({
     name: 'extend-lease',
     text: `update ${LIVE_SCHEMA}.due_withdrawals set leased_until = $3
            where withdrawal_id = $1 and leased_by = $2`,
-    values: [withdrawalId, owner, until],
+    values: [withdrawalId, lease, until],
   });
 }
 

@@ -10,6 +10,7 @@ import { createLimit } from '../src/infra/limit.ts';
 import type { Log } from '../src/infra/logger.ts';
 import { metrics } from '../src/infra/metrics.ts';
 import {
+  type Claim,
   claimDueWithdrawals,
   extendLease,
   readDueSummary,
@@ -53,11 +54,11 @@ export function startScheduler(options: SchedulerOptions) {
     limitPayout,
   };
 
-  async function handle(withdrawalId: string, walletId: string) {
+  async function handle({ withdrawalId, walletId, lease }: Claim) {
     let until: Date;
     try {
       const result = await processWithdrawal(processOptions, walletId, withdrawalId, () =>
-        renewLease(pool, { withdrawalId, owner, now: clock(), leaseMs }),
+        renewLease(pool, { withdrawalId, lease, now: clock(), leaseMs }),
       );
       until = result.done ? new Date(clock().getTime() + settleMs) : result.retryAt;
     } catch (error) {
@@ -65,7 +66,7 @@ export function startScheduler(options: SchedulerOptions) {
       log('withdrawal step failed; will retry', { withdrawalId, error: (error as Error).message });
       until = new Date(clock().getTime() + 1000);
     }
-    await extendLease(pool, { withdrawalId, owner, until }).catch(() => {});
+    await extendLease(pool, { withdrawalId, lease, until }).catch(() => {});
   }
 
   // The due list is a read model: make sure it exists before the first claim (a fresh database).
@@ -89,7 +90,7 @@ export function startScheduler(options: SchedulerOptions) {
           owner,
         });
         for (const claim of claims) {
-          const work = handle(claim.withdrawalId, claim.walletId).finally(() => {
+          const work = handle(claim).finally(() => {
             held.delete(work);
             // Room again: claim more without waiting for the next tick.
             if (held.size === maxHeld - 1) void tick();
