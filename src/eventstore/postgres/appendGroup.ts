@@ -21,8 +21,6 @@ export interface AppendGroupOptions {
   readonly maxGroup?: number;
 }
 
-const UNIQUE_VIOLATION = '23505';
-
 /**
  * The rows of the group's streams are locked in stream id order (two groups never deadlock);
  * each stream's expectation is checked on its own, and a stream that fails it is skipped, not the
@@ -121,13 +119,12 @@ export function createAppendGroup(
         text: APPEND_GROUP,
         values: parameters(group),
       }));
-    } catch (error) {
-      // An event id used before (an idempotent re-append) fails the whole statement: each append
-      // then goes on its own, where the single-stream path tells a replay from a misuse.
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION)
-        return Promise.all(group.map(single));
-      for (const request of group) request.reject(error);
-      return;
+    } catch {
+      // One append can fail the whole statement: an event id used before (an idempotent
+      // re-append, which the single-stream path tells from a misuse), data PostgreSQL refuses, a
+      // lost connection (the event ids make a repeat of a committed append a no-op). Each append
+      // then goes on its own and meets only its own outcome.
+      return Promise.all(group.map(single));
     }
     for (const row of rows) {
       const request = group[row.idx - 1] as Request;
