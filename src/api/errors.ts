@@ -5,7 +5,12 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ConcurrencyError } from '../commands/walletCommandHandler.ts';
 import { WalletError } from '../domain/wallet.ts';
-import { DATETIME_FORMAT_MESSAGE, DURATION_FORMAT_MESSAGE } from './requestParsing.ts';
+import {
+  DATETIME_FORMAT_MESSAGE,
+  DURATION_FORMAT_MESSAGE,
+  findUnstorableText,
+  quoteJsonNumbers,
+} from './requestParsing.ts';
 
 /** What a failed schema check says about each field (Ajv's own words are not for end users). */
 const FIELD_MESSAGES: Record<string, string> = {
@@ -15,7 +20,7 @@ const FIELD_MESSAGES: Record<string, string> = {
   target: 'Must be a valid UUID.',
   currency: 'Must be an ISO 4217 currency code such as "USD".',
   owner: 'Must be a string of at most 200 characters.',
-  limit: 'Ensure this value is a whole number from 1 to 100.',
+  limit: 'A valid integer is required.',
   from_revision: 'A valid integer is required.',
   min_revision: 'A valid integer is required.',
 };
@@ -59,7 +64,8 @@ function pythonType(value: unknown): string {
 }
 
 export function fieldErrors(errors: readonly AjvError[], body: unknown): Record<string, string[]> {
-  const fields: Record<string, string[]> = {};
+  // No prototype: a field named `__proto__` is a field like any other.
+  const fields: Record<string, string[]> = Object.create(null);
   for (const error of errors) {
     const [field, message] = describeError(error, body);
     const list = fields[field] ?? [];
@@ -69,25 +75,34 @@ export function fieldErrors(errors: readonly AjvError[], body: unknown): Record<
   return fields;
 }
 
+/** A 400 for text that cannot be stored, before it reaches an event (and fails a whole append). */
+function refuseUnstorableText(body: unknown): WalletError | null {
+  const fields = findUnstorableText(body);
+  return fields ? new WalletError('invalid', 'Unstorable text.', fields) : null;
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   // JSON and forms only: anything else (text/plain included) is a 415.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, {});
-    parseJson(request, body as string, (error, value) => {
+    parseJson(request, quoteJsonNumbers(body as string), (error, value) => {
       if (error) {
         const parseError = new Error(`JSON parse error - ${error.message}`) as FastifyError;
         parseError.statusCode = 400;
         return done(parseError, undefined);
       }
-      done(null, value);
+      done(refuseUnstorableText(value), value);
     });
   });
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string' },
-    (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+    (_request, body, done) => {
+      const value = Object.fromEntries(new URLSearchParams(body as string));
+      done(refuseUnstorableText(value), value);
+    },
   );
 
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not found.' }));

@@ -11,18 +11,125 @@ export const DATETIME_FORMAT_MESSAGE =
 const invalid = (field: string, message: string) =>
   new WalletError('invalid', message, { [field]: [message] });
 
-/** An ISO 8601 date-time that states its offset; anything else is refused for `field`. */
+const JSON_NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+/**
+ * JSON text whose numbers inside objects and arrays are strings of their exact decimal value, so
+ * an amount never passes through a float (`10.000` keeps its three places, `0.1` stays `0.1`).
+ * Strings are skipped as they are; anything malformed is left for JSON.parse to refuse.
+ */
+export function quoteJsonNumbers(text: string): string {
+  let out = '';
+  let copied = 0;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (c === '{' || c === '[') {
+      depth++;
+    } else if (c === '}' || c === ']') {
+      depth--;
+    } else if (depth > 0 && (c === '-' || (c !== undefined && c >= '0' && c <= '9'))) {
+      JSON_NUMBER.lastIndex = i;
+      const literal = JSON_NUMBER.exec(text)?.[0];
+      if (!literal) continue;
+      out += `${text.slice(copied, i)}"${expandExponent(literal)}"`;
+      i += literal.length - 1;
+      copied = i + 1;
+    }
+  }
+  return out + text.slice(copied);
+}
+
+/** `1.5e2` -> `150`, `25e-3` -> `0.025`, exactly (digits moved, no arithmetic). */
+function expandExponent(literal: string): string {
+  const match = /^(-?)(\d+)(?:\.(\d+))?[eE]([+-]?\d+)$/.exec(literal);
+  if (!match) return literal;
+  const [, sign, whole = '', fraction = '', exponentText = ''] = match;
+  const exponent = Number(exponentText);
+  // Out of any amount's range: left as written, and refused as not a number.
+  if (Math.abs(exponent) > 100) return literal;
+  const digits = whole + fraction;
+  const point = whole.length + exponent;
+  const expanded =
+    point <= 0
+      ? `0.${'0'.repeat(-point)}${digits}`
+      : point >= digits.length
+        ? digits + '0'.repeat(point - digits.length)
+        : `${digits.slice(0, point)}.${digits.slice(point)}`;
+  return sign + expanded.replace(/^0+(?=\d)/, '');
+}
+
+/**
+ * The fields of a request body holding text PostgreSQL cannot store (U+0000, a lone surrogate),
+ * with the original service's messages; `undefined` when all is well.
+ */
+export function findUnstorableText(body: unknown): Record<string, string[]> | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  let errors: Record<string, string[]> | undefined;
+  for (const [field, value] of Object.entries(body)) {
+    const message = unstorable(value);
+    if (message) {
+      errors ??= Object.create(null) as Record<string, string[]>;
+      errors[field] = [message];
+    }
+  }
+  return errors;
+}
+
+function unstorable(value: unknown): string | undefined {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) return 'Null characters are not allowed.';
+    const surrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.exec(
+      value,
+    );
+    if (surrogate) {
+      const code = surrogate[0].charCodeAt(0).toString(16).toUpperCase();
+      return `Surrogate characters are not allowed: U+${code}.`;
+    }
+    return undefined;
+  }
+  if (value && typeof value === 'object') {
+    for (const item of Object.values(value)) {
+      const message = unstorable(item);
+      if (message) return message;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * An ISO 8601 date-time that states its offset; anything else is refused for `field`, including
+ * dates the calendar does not have (Date.parse would roll 2030-02-30 over to 2 March).
+ */
 export function parseDateTime(value: string, field: string): Date {
-  const time = ISO_DATETIME.test(value.trim())
-    ? Date.parse(value.trim().replace(' ', 'T'))
-    : Number.NaN;
+  const text = value.trim();
+  const time =
+    ISO_DATETIME.test(text) && isCalendarDate(text)
+      ? Date.parse(text.replace(' ', 'T'))
+      : Number.NaN;
   if (Number.isNaN(time)) throw invalid(field, DATETIME_FORMAT_MESSAGE);
   return new Date(time);
 }
 
+function isCalendarDate(text: string): boolean {
+  const [year, month, day, hour, minute] = (/^(\d{4})-(\d\d)-(\d\d).(\d\d):(\d\d)/.exec(text) ?? [])
+    .slice(1)
+    .map(Number) as number[];
+  const date = new Date(0);
+  date.setUTCFullYear(year ?? 0, (month ?? 0) - 1, day ?? 0);
+  return (
+    date.getUTCMonth() === (month ?? 0) - 1 &&
+    date.getUTCDate() === day &&
+    (hour ?? 24) < 24 &&
+    (minute ?? 60) < 60
+  );
+}
+
 const ISO_DURATION =
   /^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i;
-const SECONDS = /^\d+(\.\d+)?$/;
+const SECONDS = /^-?\d+(\.\d+)?$/;
 export const DURATION_FORMAT_MESSAGE =
   'Duration has wrong format. Use a number of seconds or an ISO 8601 duration such as PT30S or P1DT2H.';
 
@@ -47,7 +154,9 @@ export function parseDelay(value: string | number): number {
   if (seconds <= 0) throw invalid('delay', 'Ensure the delay is greater than 0 seconds.');
   if (seconds * 1000 > MAX_SCHEDULE_AHEAD_MS)
     throw invalid('delay', 'Ensure the delay is at most 10 years.');
-  return Math.round(seconds * 1000);
+  const ms = Math.round(seconds * 1000);
+  if (ms < 1) throw invalid('delay', 'Ensure the delay is at least 0.001 seconds.');
+  return ms;
 }
 
 /** When the withdrawal is due: exactly one of `scheduled_time` and `delay`. */
@@ -64,6 +173,15 @@ export function parseSchedule(
     throw invalid('scheduled_time', 'This field is required.');
   }
   return parseDateTime(body.scheduled_time, 'scheduled_time');
+}
+
+/** A page size from the query: `fallback` when absent, else a whole number from 1 to `max`. */
+export function parseLimit(value: string | undefined, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  const limit = Number(value);
+  if (limit < 1) throw invalid('limit', 'Ensure this value is greater than or equal to 1.');
+  if (limit > max) throw invalid('limit', `Ensure this value is less than or equal to ${max}.`);
+  return limit;
 }
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -98,15 +216,12 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** The highest revision named by an `If-None-Match` header (`"7"`, `W/"7"`, lists), if any. */
-export function revisionFromETags(header: string | undefined): bigint | undefined {
-  if (!header) return undefined;
-  let highest: bigint | undefined;
-  for (const match of header.matchAll(/"(\d{1,19})"/g)) {
-    const revision = BigInt(match[1] as string);
-    if (highest === undefined || revision > highest) highest = revision;
-  }
-  return highest;
+/** The revisions named by an `If-None-Match` header (`"7"`, `W/"7"`, lists), lowest first. */
+export function revisionsFromETags(header: string | undefined): bigint[] {
+  if (!header) return [];
+  return [...header.matchAll(/"(\d{1,19})"/g)]
+    .map((match) => BigInt(match[1] as string))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 export const etagOf = (revision: bigint) => `"${revision}"`;

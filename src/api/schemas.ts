@@ -47,6 +47,9 @@ export const WithdrawBody = Type.Object(
 export type WithdrawBody = Static<typeof WithdrawBody>;
 
 const Revision = Type.String({ pattern: '^\\d{1,18}$' });
+// Query values are text (no type coercion anywhere): the route reads the number and its range.
+const Limit = (max: number, byDefault: number) =>
+  Type.String({ pattern: '^\\d{1,9}$', description: `1 to ${max}, default ${byDefault}` });
 
 export const WalletQuery = Type.Object(
   {
@@ -76,7 +79,7 @@ export const TransactionsQuery = Type.Object(
         Type.Literal('transfer_in'),
       ]),
     ),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    limit: Type.Optional(Limit(100, 20)),
     cursor: Type.Optional(Type.String({ maxLength: 64 })),
     min_revision: Type.Optional(Revision),
   },
@@ -86,7 +89,7 @@ export const TransactionsQuery = Type.Object(
 export const HistoryQuery = Type.Object(
   {
     from_revision: Type.Optional(Revision),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })),
+    limit: Type.Optional(Limit(10_000, 1000)),
   },
   { additionalProperties: false },
 );

@@ -375,6 +375,17 @@ async function walletApiTests(t: Test, startStack: StartStack): Promise<void> {
     t.equal(ahead.body.balance, '3.00');
   });
 
+  t.test('If-None-Match with several ETags: any current one is a 304', async (t) => {
+    const id = await createWallet();
+    await http('PATCH', `/api/wallets/${id}/deposit/`, { amount: '3.00' });
+    const started = Date.now();
+    const read = await http('GET', `/api/wallets/${id}/`, undefined, {
+      'if-none-match': '"1", "9"',
+    });
+    t.equal(read.status, 304);
+    t.ok(Date.now() - started < 1500, 'without waiting for revision 9');
+  });
+
   t.test('as of a past moment, by replaying the stream', async (t) => {
     const id = await createWallet();
     await http('PATCH', `/api/wallets/${id}/deposit/`, { amount: '1.00' });
@@ -480,6 +491,81 @@ async function walletApiTests(t: Test, startStack: StartStack): Promise<void> {
     const ui = await http('GET', '/docs/');
     t.equal(ui.status, 200);
     t.match(ui.text, /swagger/i);
+  });
+
+  t.test('text that cannot be stored is a 400 on its field', async (t) => {
+    const json = { 'content-type': 'application/json' };
+    const nul = await http('POST', '/api/wallets/', '{"owner":"a\\u0000b"}', json);
+    t.equal(nul.status, 400);
+    t.same(nul.body, { owner: ['Null characters are not allowed.'] });
+    const surrogate = await http('POST', '/api/wallets/', '{"owner":"\\ud800"}', json);
+    t.equal(surrogate.status, 400);
+    t.same(surrogate.body, { owner: ['Surrogate characters are not allowed: U+D800.'] });
+    const form = await http('POST', '/api/wallets/', 'owner=a%00b', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    t.equal(form.status, 400);
+    t.same(form.body, { owner: ['Null characters are not allowed.'] });
+  });
+
+  t.test('JSON numbers are read by their exact text, never through a float', async (t) => {
+    const id = await createWallet();
+    const deposit = (text: string) =>
+      http('PATCH', `/api/wallets/${id}/deposit/`, `{"amount":${text}}`, {
+        'content-type': 'application/json',
+      });
+    const places = { amount: ['Ensure that there are no more than 2 decimal places.'] };
+    // As floats, these would be 10, 0.01 and 123456789012.01: each has too many places.
+    t.same((await deposit('10.000')).body, places);
+    t.same((await deposit('0.009999999999999999999')).body, places);
+    t.same((await deposit('123456789012.00999999')).body, places);
+    t.equal((await deposit('12.5')).body.balance, '12.50');
+    t.equal((await deposit('1.5e1')).body.balance, '27.50', 'an exponent moves the point exactly');
+    t.same((await deposit('1e400')).body, { amount: ['A valid number is required.'] });
+  });
+
+  t.test('no type coercion: lists and booleans are not strings or numbers', async (t) => {
+    const id = await createWallet();
+    const list = await http('PATCH', `/api/wallets/${id}/deposit/`, { amount: ['7'] });
+    t.equal(list.status, 400);
+    t.same(list.body, { amount: ['A valid number is required.'] });
+    const owner = await http('POST', '/api/wallets/', { owner: true });
+    t.equal(owner.status, 400);
+    t.same(Object.keys(owner.body), ['owner']);
+    const delay = await http('POST', `/api/wallets/${id}/withdraw/`, { amount: '1', delay: [5] });
+    t.equal(delay.status, 400);
+    t.same(Object.keys(delay.body), ['delay']);
+    const limit = await http('GET', `/api/wallets/${id}/transactions/?limit=1e1`);
+    t.same(limit.body, { limit: ['A valid integer is required.'] });
+    const tooMany = await http('GET', `/api/wallets/${id}/history/?limit=10001`);
+    t.same(tooMany.body, { limit: ['Ensure this value is less than or equal to 10000.'] });
+    const zero = await http('GET', `/api/wallets/${id}/transactions/?limit=0`);
+    t.same(zero.body, { limit: ['Ensure this value is greater than or equal to 1.'] });
+  });
+
+  t.test('dates the calendar does not have, tiny delays, odd field names', async (t) => {
+    const id = await createWallet();
+    await http('PATCH', `/api/wallets/${id}/deposit/`, { amount: '5.00' });
+    const feb30 = await http('POST', `/api/wallets/${id}/withdraw/`, {
+      amount: '1.00',
+      scheduled_time: '2030-02-30T10:00:00Z',
+    });
+    t.equal(feb30.status, 400);
+    t.same(Object.keys(feb30.body), ['scheduled_time']);
+    const at = await http('GET', `/api/wallets/${id}/?at=2026-02-30T00:00:00Z`);
+    t.equal(at.status, 400);
+    t.same(Object.keys(at.body), ['at']);
+    const tiny = await http('POST', `/api/wallets/${id}/withdraw/`, { amount: '1', delay: 0.0004 });
+    t.same(tiny.body, { delay: ['Ensure the delay is at least 0.001 seconds.'] });
+    const negative = await http('POST', `/api/wallets/${id}/withdraw/`, { amount: '1', delay: -5 });
+    t.same(negative.body, { delay: ['Ensure the delay is greater than 0 seconds.'] });
+    const proto = await http('PATCH', `/api/wallets/${id}/deposit/`, '__proto__=x&amount=1', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    t.equal(proto.status, 400);
+    t.equal(proto.text, '{"__proto__":["Unknown field."]}');
+    const history = await http('GET', `/api/wallets/${randomUUID()}/history/?from_revision=1`);
+    t.equal(history.status, 404, 'an unknown wallet has no history page, whatever the start');
   });
 
   t.test('random garbage never yields a 500', async (t) => {

@@ -21,9 +21,10 @@ import { isUuid, uuidFromName } from '../../infra/ids.ts';
 import {
   etagOf,
   parseDateTime,
+  parseLimit,
   parseSchedule,
   readIdempotency,
-  revisionFromETags,
+  revisionsFromETags,
 } from '../requestParsing.ts';
 import {
   CreateWalletBody,
@@ -154,15 +155,17 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
         if (!wallet) throw notFound();
         return sendCommandResult(request, reply, wallet);
       }
-      const known = revisionFromETags(request.headers['if-none-match']);
+      const known = revisionsFromETags(request.headers['if-none-match']);
+      // The client has seen at least the lowest revision it names: wait for the read model to
+      // reach that, then any revision named that is current is a 304.
       const wanted =
-        request.query.min_revision !== undefined ? BigInt(request.query.min_revision) : known;
+        request.query.min_revision !== undefined ? BigInt(request.query.min_revision) : known[0];
       const view = await currentView(walletId, wanted);
       if (!view) throw notFound();
-      if (known !== undefined && view.revision === known)
+      if (known.includes(view.revision))
         return reply
           .code(304)
-          .header('etag', etagOf(known))
+          .header('etag', etagOf(view.revision))
           .send('' as never);
       return sendWallet(request, reply, view);
     },
@@ -270,7 +273,8 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
     },
     async (request) => {
       const walletId = walletIdOf(request.params.id);
-      const { status, kind, limit = 20, cursor, min_revision } = request.query;
+      const { status, kind, cursor, min_revision } = request.query;
+      const limit = parseLimit(request.query.limit, 100, 20);
       const view = await currentView(
         walletId,
         min_revision === undefined ? undefined : BigInt(min_revision),
@@ -301,12 +305,15 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
     async (request) => {
       const walletId = walletIdOf(request.params.id);
       const fromRevision = BigInt(request.query.from_revision ?? '0');
-      const limit = request.query.limit ?? 1000;
-      const events = await store.readStream(walletStreamId(walletId), {
-        fromRevision,
-        maxCount: limit + 1,
-      });
-      if (events.length === 0 && fromRevision === 0n) throw notFound();
+      const limit = parseLimit(request.query.limit, 10_000, 1000);
+      const stream = walletStreamId(walletId);
+      const events = await store.readStream(stream, { fromRevision, maxCount: limit + 1 });
+      // Past the end of a wallet's history is an empty page; no wallet at all is a 404.
+      if (events.length === 0) {
+        if (fromRevision === 0n) throw notFound();
+        const first = await store.readStream(stream, { fromRevision: 0n, maxCount: 1 });
+        if (first.length === 0) throw notFound();
+      }
       const page = events.slice(0, limit);
       const next = new URL(`${baseUrl(request)}/api/wallets/${walletId}/history/`);
       next.searchParams.set('from_revision', String(fromRevision + BigInt(limit)));
