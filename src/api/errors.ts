@@ -140,3 +140,37 @@ export function installErrorHandling(app: FastifyInstance): void {
     },
   );
 }
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/**
+ * A known path asked with a method it does not have is a 405 naming the methods it has, as the
+ * original answered, not a 404. Call before the routes are added; call the returned function
+ * after they are, to add the 405 answers.
+ */
+export function collectMethods(app: FastifyInstance): () => void {
+  const methods = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) return;
+    const known = methods.get(route.url) ?? new Set<string>();
+    for (const method of [route.method].flat()) known.add(method);
+    methods.set(route.url, known);
+  });
+  return () => {
+    for (const [url, known] of methods) {
+      const others = HTTP_METHODS.filter((method) => !known.has(method));
+      if (others.length === 0) continue;
+      const allow = [...known].join(', ');
+      app.route({
+        method: others,
+        url,
+        schema: { hide: true },
+        handler: (request, reply) =>
+          reply
+            .code(405)
+            .header('allow', allow)
+            .send({ detail: `Method "${request.method}" not allowed.` }),
+      });
+    }
+  };
+}

@@ -175,6 +175,23 @@ export function parseSchedule(
   return parseDateTime(body.scheduled_time, 'scheduled_time');
 }
 
+/** A command without fields (cancel): no body, `{}`, or an empty form; anything else is a 400. */
+export function refuseFields(body: unknown): void {
+  if (body === undefined || body === null) return;
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    const message = 'Invalid data. Expected a dictionary.';
+    throw new WalletError('invalid', message, { non_field_errors: [message] });
+  }
+  const fields = Object.keys(body);
+  if (fields.length > 0) {
+    throw new WalletError(
+      'invalid',
+      'Unknown field.',
+      Object.fromEntries(fields.map((field) => [field, ['Unknown field.']])),
+    );
+  }
+}
+
 /** A page size from the query: `fallback` when absent, else a whole number from 1 to `max`. */
 export function parseLimit(value: string | undefined, max: number, fallback: number): number {
   if (value === undefined) return fallback;

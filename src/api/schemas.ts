@@ -23,6 +23,9 @@ export const CreateWalletBody = Type.Object(
   { additionalProperties: false },
 );
 
+// Unknown query parameters are ignored, as the original ignored them (cache-busters like ?_=1).
+const QUERY_OPTIONS = { additionalProperties: true };
+
 export const DepositBody = Type.Object({ amount: Amount }, { additionalProperties: false });
 
 export const WithdrawBody = Type.Object(
@@ -58,7 +61,7 @@ export const WalletQuery = Type.Object(
     ),
     min_revision: Type.Optional(Revision),
   },
-  { additionalProperties: false },
+  QUERY_OPTIONS,
 );
 
 export const TransactionsQuery = Type.Object(
@@ -83,7 +86,7 @@ export const TransactionsQuery = Type.Object(
     cursor: Type.Optional(Type.String({ maxLength: 64 })),
     min_revision: Type.Optional(Revision),
   },
-  { additionalProperties: false },
+  QUERY_OPTIONS,
 );
 
 export const HistoryQuery = Type.Object(
@@ -91,7 +94,7 @@ export const HistoryQuery = Type.Object(
     from_revision: Type.Optional(Revision),
     limit: Type.Optional(Limit(10_000, 1000)),
   },
-  { additionalProperties: false },
+  QUERY_OPTIONS,
 );
 
 const Transaction = Type.Object({

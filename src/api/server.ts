@@ -2,13 +2,13 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import type pg from 'pg';
 import type { ProjectionWaiter } from '../../projections/queries.ts';
 import type { WalletCommandHandler } from '../commands/walletCommandHandler.ts';
 import type { EventStore } from '../eventstore/eventStore.ts';
 import { metrics } from '../infra/metrics.ts';
-import { installErrorHandling } from './errors.ts';
+import { collectMethods, installErrorHandling } from './errors.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { walletRoutes } from './routes/wallets.ts';
 
@@ -30,12 +30,17 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
     trustProxy: options.trustProxy ?? false,
+    // A URL the router cannot take (bad percent-encoding, an over-long id) names no wallet: 404.
+    frameworkErrors: (_error, _request, reply) => {
+      void (reply as FastifyReply).code(404).send({ detail: 'Not found.' });
+    },
     bodyLimit: 16 * 1024,
     // No coercion: `["7"]` or `true` is not a string, as the original refused them too.
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app);
+  const answerOtherMethods = collectMethods(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unknown';
     metrics.httpRequests.inc({ method: request.method, route, status: reply.statusCode });
@@ -57,5 +62,6 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const { commands, store, pool, waiter, defaultCurrency, clock } = options;
   await app.register(walletRoutes, { commands, store, pool, waiter, defaultCurrency, clock });
   await app.register(operationsRoutes, { pool, store });
+  answerOtherMethods();
   return app;
 }

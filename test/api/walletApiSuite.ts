@@ -401,8 +401,10 @@ async function walletApiTests(t: Test, startStack: StartStack): Promise<void> {
     const bad = await http('GET', `/api/wallets/${id}/?at=yesterday`);
     t.equal(bad.status, 400);
     t.match(bad.body.at[0], /^Datetime has wrong format/);
-    const unknownParam = await http('GET', `/api/wallets/${id}/?foo=1`);
-    t.same(unknownParam.body, { foo: ['Unknown field.'] });
+    // Unknown query parameters are ignored, as the original ignored them (a cache-buster).
+    const unknownParam = await http('GET', `/api/wallets/${id}/?_=1716`);
+    t.equal(unknownParam.status, 200);
+    t.equal(unknownParam.body.uuid, id);
   });
 
   t.test('history: every event in order with revision, position and time', async (t) => {
@@ -566,6 +568,28 @@ async function walletApiTests(t: Test, startStack: StartStack): Promise<void> {
     t.equal(proto.text, '{"__proto__":["Unknown field."]}');
     const history = await http('GET', `/api/wallets/${randomUUID()}/history/?from_revision=1`);
     t.equal(history.status, 404, 'an unknown wallet has no history page, whatever the start');
+  });
+
+  t.test('wrong methods are 405, unroutable URLs 404, a cancel takes no fields', async (t) => {
+    const id = await createWallet();
+    const put = await http('PUT', `/api/wallets/${id}/`, { amount: '1' });
+    t.equal(put.status, 405);
+    t.same(put.body, { detail: 'Method "PUT" not allowed.' });
+    t.match(put.headers.allow, /GET/);
+    const getDeposit = await http('GET', `/api/wallets/${id}/deposit`);
+    t.equal(getDeposit.status, 405);
+    t.equal(getDeposit.headers.allow, 'PATCH');
+    const long = await http('GET', `/api/wallets/${'x'.repeat(300)}/`);
+    t.equal(long.status, 404);
+    t.same(long.body, { detail: 'Not found.' });
+    const badEncoding = await http('GET', '/api/wallets/%E0%A4%A/');
+    t.equal(badEncoding.status, 404);
+    t.same(badEncoding.body, { detail: 'Not found.' });
+    const cancel = await http('POST', `/api/wallets/${id}/withdrawals/${randomUUID()}/cancel/`, {
+      x: 1,
+    });
+    t.equal(cancel.status, 400);
+    t.same(cancel.body, { x: ['Unknown field.'] });
   });
 
   t.test('random garbage never yields a 500', async (t) => {

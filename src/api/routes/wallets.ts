@@ -24,6 +24,7 @@ import {
   parseLimit,
   parseSchedule,
   readIdempotency,
+  refuseFields,
   revisionsFromETags,
 } from '../requestParsing.ts';
 import {
@@ -249,6 +250,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
     async (request, reply) => {
       const walletId = walletIdOf(request.params.id);
       const withdrawalId = walletIdOf(request.params.withdrawalId);
+      refuseFields(request.body);
       const idempotency = readIdempotency(request.headers['idempotency-key'], 'cancel', {
         withdrawalId,
       });
