@@ -2,7 +2,7 @@
 // service's shape), 404/409/413/415 with {"detail"}, and 500 only for our own faults, never with a
 // stack trace. Also the body parsers: JSON (an empty body is `{}`, as the original accepted a bare
 // POST) and form-encoded.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConcurrencyError } from '../commands/walletCommandHandler.ts';
 import { WalletError } from '../domain/wallet.ts';
 import {
@@ -161,15 +161,18 @@ export function collectMethods(app: FastifyInstance): () => void {
       const others = HTTP_METHODS.filter((method) => !known.has(method));
       if (others.length === 0) continue;
       const allow = [...known].join(', ');
+      const notAllowed = (request: FastifyRequest, reply: FastifyReply) =>
+        reply
+          .code(405)
+          .header('allow', allow)
+          .send({ detail: `Method "${request.method}" not allowed.` });
+      // Answered on arrival, before any body is read: the method is wrong whatever the body.
       app.route({
         method: others,
         url,
         schema: { hide: true },
-        handler: (request, reply) =>
-          reply
-            .code(405)
-            .header('allow', allow)
-            .send({ detail: `Method "${request.method}" not allowed.` }),
+        onRequest: async (request, reply) => notAllowed(request, reply),
+        handler: notAllowed,
       });
     }
   };

@@ -34,6 +34,11 @@ export function quoteJsonNumbers(text: string): string {
       JSON_NUMBER.lastIndex = i;
       const literal = JSON_NUMBER.exec(text)?.[0];
       if (!literal) continue;
+      // A number where a key belongs stays as written, so JSON.parse still refuses it.
+      if (/^\s*:/.test(text.slice(i + literal.length, i + literal.length + 64))) {
+        i += literal.length - 1;
+        continue;
+      }
       out += `${text.slice(copied, i)}"${expandExponent(literal)}"`;
       i += literal.length - 1;
       copied = i + 1;
@@ -48,8 +53,8 @@ function expandExponent(literal: string): string {
   if (!match) return literal;
   const [, sign, whole = '', fraction = '', exponentText = ''] = match;
   const exponent = Number(exponentText);
-  // Out of any amount's range: left as written, and refused as not a number.
-  if (Math.abs(exponent) > 100) return literal;
+  // Far out of any amount's range: left as written (an amount refuses it, a delay reads it).
+  if (Math.abs(exponent) > 30) return literal;
   const digits = whole + fraction;
   const point = whole.length + exponent;
   const expanded =
@@ -129,7 +134,7 @@ function isCalendarDate(text: string): boolean {
 
 const ISO_DURATION =
   /^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i;
-const SECONDS = /^-?\d+(\.\d+)?$/;
+const SECONDS = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
 export const DURATION_FORMAT_MESSAGE =
   'Duration has wrong format. Use a number of seconds or an ISO 8601 duration such as PT30S or P1DT2H.';
 

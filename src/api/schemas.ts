@@ -52,7 +52,11 @@ export type WithdrawBody = Static<typeof WithdrawBody>;
 const Revision = Type.String({ pattern: '^\\d{1,18}$' });
 // Query values are text (no type coercion anywhere): the route reads the number and its range.
 const Limit = (max: number, byDefault: number) =>
-  Type.String({ pattern: '^\\d{1,9}$', description: `1 to ${max}, default ${byDefault}` });
+  Type.String({
+    pattern: '^\\d+$',
+    maxLength: 30,
+    description: `1 to ${max}, default ${byDefault}`,
+  });
 
 export const WalletQuery = Type.Object(
   {

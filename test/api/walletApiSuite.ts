@@ -541,6 +541,8 @@ async function walletApiTests(t: Test, startStack: StartStack): Promise<void> {
     t.same(limit.body, { limit: ['A valid integer is required.'] });
     const tooMany = await http('GET', `/api/wallets/${id}/history/?limit=10001`);
     t.same(tooMany.body, { limit: ['Ensure this value is less than or equal to 10000.'] });
+    const huge = await http('GET', `/api/wallets/${id}/transactions/?limit=1000000000000`);
+    t.same(huge.body, { limit: ['Ensure this value is less than or equal to 100.'] });
     const zero = await http('GET', `/api/wallets/${id}/transactions/?limit=0`);
     t.same(zero.body, { limit: ['Ensure this value is greater than or equal to 1.'] });
   });
@@ -559,6 +561,10 @@ async function walletApiTests(t: Test, startStack: StartStack): Promise<void> {
     t.same(Object.keys(at.body), ['at']);
     const tiny = await http('POST', `/api/wallets/${id}/withdraw/`, { amount: '1', delay: 0.0004 });
     t.same(tiny.body, { delay: ['Ensure the delay is at least 0.001 seconds.'] });
+    const far = await http('POST', `/api/wallets/${id}/withdraw/`, '{"amount":"1","delay":1e300}', {
+      'content-type': 'application/json',
+    });
+    t.same(far.body, { delay: ['Ensure the delay is at most 10 years.'] });
     const negative = await http('POST', `/api/wallets/${id}/withdraw/`, { amount: '1', delay: -5 });
     t.same(negative.body, { delay: ['Ensure the delay is greater than 0 seconds.'] });
     const proto = await http('PATCH', `/api/wallets/${id}/deposit/`, '__proto__=x&amount=1', {
@@ -576,6 +582,15 @@ async function walletApiTests(t: Test, startStack: StartStack): Promise<void> {
     t.equal(put.status, 405);
     t.same(put.body, { detail: 'Method "PUT" not allowed.' });
     t.match(put.headers.allow, /GET/);
+    const putBroken = await http('PUT', `/api/wallets/${id}/deposit/`, '{bad', {
+      'content-type': 'application/json',
+    });
+    t.equal(putBroken.status, 405, 'the method is wrong whatever the body');
+    const numericKey = await http('PATCH', `/api/wallets/${id}/deposit/`, '{1:2}', {
+      'content-type': 'application/json',
+    });
+    t.equal(numericKey.status, 400);
+    t.match(numericKey.body.detail, /^JSON parse error/);
     const getDeposit = await http('GET', `/api/wallets/${id}/deposit`);
     t.equal(getDeposit.status, 405);
     t.equal(getDeposit.headers.allow, 'PATCH');
