@@ -20,6 +20,8 @@ export interface ApiOptions {
   readonly defaultCurrency: string;
   readonly logLevel?: string;
   readonly trustProxy?: boolean;
+  /** Links (wallet `url`, `next`) start with this instead of the request's scheme and host. */
+  readonly publicUrl?: string;
   readonly clock?: () => Date;
 }
 
@@ -60,7 +62,15 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   const { commands, store, pool, waiter, defaultCurrency, clock } = options;
-  await app.register(walletRoutes, { commands, store, pool, waiter, defaultCurrency, clock });
+  await app.register(walletRoutes, {
+    commands,
+    store,
+    pool,
+    waiter,
+    defaultCurrency,
+    clock,
+    publicUrl: options.publicUrl,
+  });
   await app.register(operationsRoutes, { pool, store });
   answerOtherMethods();
   return app;

@@ -81,6 +81,7 @@ export async function startApi(runtime: Runtime, port = runtime.config.port): Pr
     defaultCurrency: config.defaultCurrency,
     logLevel: config.logLevel,
     trustProxy: config.trustProxy,
+    publicUrl: config.publicUrl,
   });
   await app.listen({ port, host: config.host });
   const address = app.server.address();

@@ -24,6 +24,8 @@ export interface Config {
   readonly opsPort: number | undefined;
   /** Trust X-Forwarded-* from a proxy in front (wallet URLs then show the client's scheme and host). */
   readonly trustProxy: boolean;
+  /** The service's public address for links (wallet `url`, `next`); absent: from the request. */
+  readonly publicUrl: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -40,6 +42,19 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}".`);
   }
   return value;
+}
+
+/** An http(s) origin, optionally with a path prefix, without the trailing slash. */
+function publicUrl(env: Env): string | undefined {
+  const raw = env.PUBLIC_URL;
+  if (!raw) return undefined;
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.search || url.hash) {
+    throw new ConfigError(
+      `PUBLIC_URL must be an http(s) URL such as https://wallets.example.com, got "${raw}".`,
+    );
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
 
 function flag(env: Env, name: string): boolean {
@@ -83,5 +98,6 @@ export function loadConfig(env: Env = process.env): Config {
     leaseMs: integer(env, 'SCHEDULER_LEASE_MS', 30_000, 1000, 3_600_000),
     opsPort: env.OPS_PORT ? integer(env, 'OPS_PORT', 0, 0, 65535) : undefined,
     trustProxy: flag(env, 'TRUST_PROXY'),
+    publicUrl: publicUrl(env),
   };
 }

@@ -1,5 +1,5 @@
 // The headless roles as real processes: the projector and the scheduler answer /health and
-// /metrics on OPS_PORT, and the api honours TRUST_PROXY.
+// /metrics on OPS_PORT, and the api honours TRUST_PROXY and PUBLIC_URL.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -75,5 +75,11 @@ t.test('TRUST_PROXY: wallet URLs show the scheme and host the client used', asyn
       'x-forwarded-host': 'wallets.example.com',
     },
   );
+  t.match(created.body.url, /^https:\/\/wallets\.example\.com\/api\/wallets\/[0-9a-f-]{36}\/$/);
+});
+
+t.test('PUBLIC_URL: links use it, whatever Host the client sends', async (t) => {
+  const { http } = await startStack(t, { env: { PUBLIC_URL: 'https://wallets.example.com/' } });
+  const created = await http('POST', '/api/wallets/', {}, { host: 'evil.example' });
   t.match(created.body.url, /^https:\/\/wallets\.example\.com\/api\/wallets\/[0-9a-f-]{36}\/$/);
 });

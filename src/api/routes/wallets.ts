@@ -52,6 +52,8 @@ export interface WalletRoutesOptions {
   readonly clock?: () => Date;
   /** How long a read waits for the projection before answering from the stream. */
   readonly readWaitMs?: number;
+  /** Where links point (PUBLIC_URL); absent: the request's own scheme and host. */
+  readonly publicUrl?: string | undefined;
 }
 
 /** Namespace of wallet ids derived from idempotency keys (a retried create finds its wallet). */
@@ -64,14 +66,14 @@ function walletIdOf(id: string): string {
   return id.toLowerCase();
 }
 
-const baseUrl = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
-
 export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = async (
   app,
   options,
 ) => {
   const { commands, store, pool, waiter, defaultCurrency, readWaitMs = 2000 } = options;
   const clock = options.clock ?? (() => new Date());
+  const baseUrl = (request: FastifyRequest) =>
+    options.publicUrl ?? `${request.protocol}://${request.host}`;
   const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
 
   const sendWallet = (request: FastifyRequest, reply: FastifyReply, view: WalletView, code = 200) =>
