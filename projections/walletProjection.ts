@@ -144,6 +144,9 @@ export function projectEvent(rows: Rows, { walletId, revision, event }: Projecte
         dueAt: at,
       });
       return;
+    case 'WithdrawalPayoutRequested':
+      updateWithdrawal(event.data.withdrawalId, {});
+      return;
     case 'WithdrawalAttemptFailed':
       updateWithdrawal(event.data.withdrawalId, {
         attempts: event.data.attempt,

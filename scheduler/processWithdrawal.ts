@@ -4,7 +4,8 @@
 // revision, so a crash at any point resumes from what the stream says, and a step done twice by
 // two instances is refused the second time by the decider.
 //
-// Money rules: a request whose outcome is unknown is never sent again and never refunded until
+// Money rules: each request is on record (`WithdrawalPayoutRequested`) before it goes out; one
+// whose outcome is unknown (a crash, a lost answer) is never sent again and never refunded until
 // the third party's status lookup says what happened; a refund follows only a definite "not paid".
 import type { WalletCommandHandler } from '../src/commands/walletCommandHandler.ts';
 import type { AttemptOutcome } from '../src/domain/events.ts';
@@ -127,6 +128,13 @@ async function payOut(
   let outcome = await options.limitPayout(async (): Promise<PayoutOutcome | undefined> => {
     // Renewed after waiting for a slot, right before the request: no other instance sends it now.
     if (!(await renewLease())) return undefined;
+    // On record before it goes out: after a crash from here on, only the lookup may settle it,
+    // so a third party without idempotency keys is never asked twice.
+    await options.commands.handle(wallet.id, {
+      type: 'RequestPayout',
+      withdrawalId: withdrawal.id,
+      attempt,
+    });
     return payouts.requestPayout({
       withdrawalId: withdrawal.id,
       walletId: wallet.id,

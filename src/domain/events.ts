@@ -42,6 +42,14 @@ export type WalletEvent =
       data: { withdrawalId: string; amount: string; at: string };
     }
   | {
+      /**
+       * A payout request is about to go out for this attempt. Until the attempt's outcome is
+       * recorded, whether it was paid is unknown: a crash here is settled by the status lookup.
+       */
+      type: 'WithdrawalPayoutRequested';
+      data: { withdrawalId: string; attempt: number; at: string };
+    }
+  | {
       type: 'WithdrawalAttemptFailed';
       data: {
         withdrawalId: string;
@@ -81,6 +89,7 @@ export const WALLET_EVENT_TYPES: readonly WalletEventType[] = [
   'Deposited',
   'WithdrawalScheduled',
   'WithdrawalStarted',
+  'WithdrawalPayoutRequested',
   'WithdrawalAttemptFailed',
   'WithdrawalSucceeded',
   'WithdrawalFailed',

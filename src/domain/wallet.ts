@@ -14,7 +14,10 @@ export interface Withdrawal {
   /** Third-party attempts that failed so far (after `WithdrawalStarted`). */
   readonly attempts: number;
   readonly nextAttemptAt: string | null;
-  /** The last attempt's outcome is unknown: settle it by the status lookup before any new one. */
+  /**
+   * A request went out (or may have) and its outcome is not on record: settle it by the status
+   * lookup before any new one.
+   */
   readonly outcomeUnknown: boolean;
   readonly errorMessage: string;
   readonly createdAt: string;
@@ -84,6 +87,7 @@ export type WalletCommand =
       outcome: AttemptOutcome;
       nextAttemptAt: Date;
     }
+  | { type: 'RequestPayout'; withdrawalId: string; attempt: number }
   | { type: 'CompleteWithdrawal'; withdrawalId: string }
   | { type: 'FailWithdrawal'; withdrawalId: string; reason: string }
   | {
@@ -255,6 +259,20 @@ export function decide(command: WalletCommand, state: WalletState, now: Date): W
         },
       ];
     }
+    case 'RequestPayout': {
+      const withdrawal = findWithdrawal(state, command.withdrawalId);
+      // Only the next attempt; asked again for it (after a lookup said "never received"), the
+      // request is already on record.
+      if (withdrawal.status !== 'PROCESSING' || command.attempt !== withdrawal.attempts + 1)
+        return [];
+      if (withdrawal.outcomeUnknown) return [];
+      return [
+        {
+          type: 'WithdrawalPayoutRequested',
+          data: { withdrawalId: withdrawal.id, attempt: command.attempt, at },
+        },
+      ];
+    }
     case 'CompleteWithdrawal': {
       const withdrawal = processing(state, command.withdrawalId);
       if (!withdrawal) return [];
@@ -356,6 +374,9 @@ export function evolve(state: WalletState, event: WalletEvent): WalletState {
     case 'WithdrawalStarted':
       update(event.data.withdrawalId, { status: 'PROCESSING', nextAttemptAt: event.data.at });
       return { ...next, balance: state.balance - minor(event.data.amount) };
+    case 'WithdrawalPayoutRequested':
+      update(event.data.withdrawalId, { outcomeUnknown: true });
+      return next;
     case 'WithdrawalAttemptFailed':
       update(event.data.withdrawalId, {
         attempts: event.data.attempt,

@@ -371,6 +371,60 @@ t.test('StartWithdrawal', async (t) => {
   );
 });
 
+t.test('RequestPayout', async (t) => {
+  const request = (attempt: number): WalletCommand => ({
+    type: 'RequestPayout',
+    withdrawalId: WD,
+    attempt,
+  });
+  const requested = (attempt: number): WalletEvent => ({
+    type: 'WithdrawalPayoutRequested',
+    data: { withdrawalId: WD, attempt, at: '2026-01-01T11:00:00.800Z' },
+  });
+  const history = [created, deposited('100.00'), scheduled(), started()];
+  t.test('the next attempt of a started withdrawal: on record before it goes out', async (t) =>
+    given(...history)
+      .when(request(1))
+      .thenEmits(t, [
+        { type: 'WithdrawalPayoutRequested', data: { withdrawalId: WD, attempt: 1, at } },
+      ]),
+  );
+  t.test('requested and no outcome yet: the outcome is unknown (a crash here)', async (t) => {
+    const wallet = fold([...history, requested(1)]);
+    t.equal(wallet?.withdrawals.get(WD)?.outcomeUnknown, true);
+    t.equal(wallet?.withdrawals.get(WD)?.status, 'PROCESSING');
+    t.equal(wallet?.balance, 5000n, 'no money moves');
+  });
+  t.test('a definite failure of that attempt clears it; the next may be requested', async (t) => {
+    t.equal(
+      fold([...history, requested(1), attemptFailed(1)])?.withdrawals.get(WD)?.outcomeUnknown,
+      false,
+    );
+    given(...history, requested(1), attemptFailed(1))
+      .when(request(2))
+      .thenEmits(t, [
+        { type: 'WithdrawalPayoutRequested', data: { withdrawalId: WD, attempt: 2, at } },
+      ]);
+  });
+  t.test('asked again for the same attempt, or for another one: nothing', async (t) => {
+    given(...history, requested(1))
+      .when(request(1))
+      .thenEmits(t, []);
+    given(...history, requested(1))
+      .when(request(2))
+      .thenEmits(t, []);
+    given(...history)
+      .when(request(2))
+      .thenEmits(t, []);
+  });
+  t.test('not started, or ended: nothing', async (t) => {
+    given(created, deposited('100.00'), scheduled()).when(request(1)).thenEmits(t, []);
+    given(...history, succeeded)
+      .when(request(1))
+      .thenEmits(t, []);
+  });
+});
+
 t.test('RecordAttemptFailure', async (t) => {
   const record = (attempt: number): WalletCommand => ({
     type: 'RecordAttemptFailure',

@@ -4,7 +4,7 @@
 // The verdict must be read from the body, and failures must end in a refund.
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createPayoutClient, readVerdict } from '../../scheduler/payoutClient.ts';
 import { startScheduler } from '../../scheduler/scheduler.ts';
 import { createWalletCommandHandler } from '../../src/commands/walletCommandHandler.ts';
@@ -32,16 +32,19 @@ t.test('reading verdicts', async (t) => {
   t.equal(readVerdict(200, { data: 'success' }).kind, 'paid');
 });
 
-t.test('withdrawals against the original stub', async (t) => {
-  // Scripted verdicts per request, in arrival order (the stub itself cannot tell requests apart).
-  // `gateway`: the stub pays, then a proxy in front answers 502 with an HTML page.
+/**
+ * A server that behaves like the original Flask stub, with scripted verdicts per request in
+ * arrival order (the stub itself cannot tell requests apart). `gateway`: the stub pays, then a
+ * proxy in front answers 502 with an HTML page.
+ */
+async function startOriginalStub(t: Test) {
   const verdicts: (boolean | 'gateway')[] = [];
-  let requests = 0;
+  const counts = { requests: 0 };
   const stub = http.createServer((request, response) => {
     request.resume();
     request.on('end', () => {
       if (request.method === 'POST' && request.url === '/') {
-        requests++;
+        counts.requests++;
         const ok = verdicts.shift() ?? true;
         if (ok === 'gateway') {
           response.writeHead(502, { 'content-type': 'text/html' });
@@ -61,7 +64,11 @@ t.test('withdrawals against the original stub', async (t) => {
   await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => stub.close(() => resolve())));
   const url = `http://127.0.0.1:${(stub.address() as { port: number }).port}`;
+  return { url, verdicts, counts };
+}
 
+t.test('withdrawals against the original stub', async (t) => {
+  const { url, verdicts, counts } = await startOriginalStub(t);
   const stack = await startStack(t);
   const payouts = createPayoutClient({ baseUrl: url, timeoutMs: 2000, connections: 8 });
   const scheduler = startScheduler({
@@ -98,10 +105,10 @@ t.test('withdrawals against the original stub', async (t) => {
     throw new Error('did not settle');
   };
 
-  const before = requests;
+  const before = counts.requests;
   const paid = await run('10.00', [true]);
   t.equal(paid.status, 'SUCCESS');
-  t.equal(requests - before, 1);
+  t.equal(counts.requests - before, 1);
 
   const retried = await run('10.00', [false, true]);
   t.equal(retried.status, 'SUCCESS', 'a body 503 is retried, then paid');
@@ -114,13 +121,56 @@ t.test('withdrawals against the original stub', async (t) => {
   t.equal(wallet?.balance, 8000n, 'the failed one was refunded: 100 - 10 - 10');
 
   // Paid, but the answer is a gateway's 502 and there is no lookup: the outcome stays unknown.
-  const sent = requests;
+  const sent = counts.requests;
   const unknown = await run('10.00', ['gateway'], false);
   t.equal(unknown.status, 'PROCESSING', 'neither success nor a refund');
   t.equal(unknown.outcomeUnknown, true);
   await sleep(1500); // several scheduler ticks later
-  t.equal(requests - sent, 1, 'the request is never sent again');
+  t.equal(counts.requests - sent, 1, 'the request is never sent again');
   const after = await commands.load(walletId);
   t.equal(after?.withdrawals.get(unknown.id)?.status, 'PROCESSING');
   t.equal(after?.balance, 7000n, 'the money stays out of the wallet: it may have been paid');
 });
+
+t.test(
+  'a crash after a request went on record: a stub without keys is never asked again',
+  async (t) => {
+    const { url, counts } = await startOriginalStub(t);
+    const stack = await startStack(t);
+    const commands = createWalletCommandHandler(stack.store);
+    const { http: api } = stack;
+    const walletId = (await api('POST', '/api/wallets/', {})).body.uuid;
+    await api('PATCH', `/api/wallets/${walletId}/deposit/`, { amount: '100.00' });
+    const response = await api('POST', `/api/wallets/${walletId}/withdraw/`, {
+      amount: '40.00',
+      delay: 0.05,
+    });
+    const id = response.body.outgoing_transactions.at(-1).uuid as string;
+    await sleep(100);
+    // What a scheduler leaves behind when it dies right after putting the request on record (it
+    // may or may not have reached the third party): started, requested, no outcome.
+    await commands.handle(walletId, { type: 'StartWithdrawal', withdrawalId: id });
+    await commands.handle(walletId, { type: 'RequestPayout', withdrawalId: id, attempt: 1 });
+
+    const payouts = createPayoutClient({ baseUrl: url, timeoutMs: 2000, connections: 2 });
+    const scheduler = startScheduler({
+      pool: stack.db.pool,
+      commands: createWalletCommandHandler(stack.store),
+      payouts,
+      concurrency: 2,
+      maxAttempts: 3,
+      retryBaseMs: 50,
+      leaseMs: 5000,
+    });
+    t.teardown(async () => {
+      await scheduler.stop();
+      await payouts.close();
+    });
+    await sleep(1500); // the restarted scheduler has looked at it
+    t.equal(counts.requests, 0, 'not sent again: the stub has no key to tell a repeat');
+    const wallet = await commands.load(walletId);
+    t.equal(wallet?.withdrawals.get(id)?.status, 'PROCESSING', 'neither success nor a refund');
+    t.equal(wallet?.withdrawals.get(id)?.outcomeUnknown, true);
+    t.equal(wallet?.balance, 6000n, 'the money stays out of the wallet: it may have been paid');
+  },
+);

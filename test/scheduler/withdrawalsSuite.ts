@@ -255,11 +255,15 @@ async function scheduledWithdrawals(t: Test, startStack: StartStack): Promise<vo
         if (expect.message) t.match(w?.errorMessage, expect.message);
       });
     };
+    // Each request is on record (WithdrawalPayoutRequested) before it goes out.
     const attemptsThenFail = [
       'WithdrawalScheduled',
       'WithdrawalStarted',
+      'WithdrawalPayoutRequested',
       'WithdrawalAttemptFailed',
+      'WithdrawalPayoutRequested',
       'WithdrawalAttemptFailed',
+      'WithdrawalPayoutRequested',
       'WithdrawalFailed',
     ];
     await scenario(
@@ -283,7 +287,9 @@ async function scheduledWithdrawals(t: Test, startStack: StartStack): Promise<vo
         events: [
           'WithdrawalScheduled',
           'WithdrawalStarted',
+          'WithdrawalPayoutRequested',
           'WithdrawalAttemptFailed',
+          'WithdrawalPayoutRequested',
           'WithdrawalSucceeded',
         ],
       },
@@ -306,7 +312,12 @@ async function scheduledWithdrawals(t: Test, startStack: StartStack): Promise<vo
         status: 'FAILED',
         paid: 0,
         balance: 2000n,
-        events: ['WithdrawalScheduled', 'WithdrawalStarted', 'WithdrawalFailed'],
+        events: [
+          'WithdrawalScheduled',
+          'WithdrawalStarted',
+          'WithdrawalPayoutRequested',
+          'WithdrawalFailed',
+        ],
         message: /Payout refused: HTTP 422/,
       },
     );
@@ -322,7 +333,12 @@ async function scheduledWithdrawals(t: Test, startStack: StartStack): Promise<vo
         status: 'SUCCESS',
         paid: 1,
         balance: 0n,
-        events: ['WithdrawalScheduled', 'WithdrawalStarted', 'WithdrawalSucceeded'],
+        events: [
+          'WithdrawalScheduled',
+          'WithdrawalStarted',
+          'WithdrawalPayoutRequested',
+          'WithdrawalSucceeded',
+        ],
       },
     );
     await scenario(
@@ -332,7 +348,12 @@ async function scheduledWithdrawals(t: Test, startStack: StartStack): Promise<vo
         status: 'SUCCESS',
         paid: 1,
         balance: 0n,
-        events: ['WithdrawalScheduled', 'WithdrawalStarted', 'WithdrawalSucceeded'],
+        events: [
+          'WithdrawalScheduled',
+          'WithdrawalStarted',
+          'WithdrawalPayoutRequested',
+          'WithdrawalSucceeded',
+        ],
       },
     );
   });
