@@ -5,10 +5,10 @@
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-import { createPayoutClient, readVerdict } from '../../scheduler/payoutClient.ts';
-import { startScheduler } from '../../scheduler/scheduler.ts';
+import { readVerdict } from '../../scheduler/payoutClient.ts';
 import { createWalletCommandHandler } from '../../src/commands/walletCommandHandler.ts';
 import { startStack } from '../support/stack.ts';
+import { schedulerFor } from './withdrawalsSuite.ts';
 
 t.test('reading verdicts', async (t) => {
   t.same(readVerdict(200, { data: 'success', status: 200 }), { kind: 'paid' });
@@ -70,20 +70,8 @@ async function startOriginalStub(t: Test) {
 t.test('withdrawals against the original stub', async (t) => {
   const { url, verdicts, counts } = await startOriginalStub(t);
   const stack = await startStack(t);
-  const payouts = createPayoutClient({ baseUrl: url, timeoutMs: 2000, connections: 8 });
-  const scheduler = startScheduler({
-    pool: stack.db.pool,
-    commands: createWalletCommandHandler(stack.store),
-    payouts,
-    concurrency: 1, // one at a time, so the scripted verdicts meet the withdrawals in order
-    maxAttempts: 3,
-    retryBaseMs: 50,
-    leaseMs: 5000,
-  });
-  t.teardown(async () => {
-    await scheduler.stop();
-    await payouts.close();
-  });
+  // One at a time, so the scripted verdicts meet the withdrawals in order.
+  schedulerFor(t, stack, url, { timeoutMs: 2000, concurrency: 1 });
   const commands = createWalletCommandHandler(stack.store);
   const { http: api } = stack;
   const walletId = (await api('POST', '/api/wallets/', {})).body.uuid;
@@ -152,20 +140,7 @@ t.test(
     await commands.handle(walletId, { type: 'StartWithdrawal', withdrawalId: id });
     await commands.handle(walletId, { type: 'RequestPayout', withdrawalId: id, attempt: 1 });
 
-    const payouts = createPayoutClient({ baseUrl: url, timeoutMs: 2000, connections: 2 });
-    const scheduler = startScheduler({
-      pool: stack.db.pool,
-      commands: createWalletCommandHandler(stack.store),
-      payouts,
-      concurrency: 2,
-      maxAttempts: 3,
-      retryBaseMs: 50,
-      leaseMs: 5000,
-    });
-    t.teardown(async () => {
-      await scheduler.stop();
-      await payouts.close();
-    });
+    schedulerFor(t, stack, url, { timeoutMs: 2000 });
     await sleep(1500); // the restarted scheduler has looked at it
     t.equal(counts.requests, 0, 'not sent again: the stub has no key to tell a repeat');
     const wallet = await commands.load(walletId);

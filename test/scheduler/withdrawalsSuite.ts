@@ -46,7 +46,8 @@ async function startThirdParty(t: Test, latencyMs: number) {
   };
 }
 
-function schedulerFor(
+/** A scheduler on `stack` paying through `thirdPartyUrl`, stopped when `t` ends. */
+export function schedulerFor(
   t: Test,
   stack: Stack,
   thirdPartyUrl: string,
