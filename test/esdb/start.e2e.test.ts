@@ -123,6 +123,7 @@ t.test(
       'Deposited',
       'WithdrawalScheduled',
       'WithdrawalStarted',
+      'WithdrawalPayoutRequested',
       'WithdrawalSucceeded',
     ];
     const history = await http('GET', `/api/wallets/${id}/history/`);
@@ -131,7 +132,7 @@ t.test(
       expected,
       'the history shows every event',
     );
-    t.match(history.body.events[4], { revision: 4, position: { commit: /^\d+$/ } });
+    t.match(history.body.events[5], { revision: 5, position: { commit: /^\d+$/ } });
     t.same(
       standIn.log.stream(`wallet-${id}`)?.map((e) => e.type),
       expected,
