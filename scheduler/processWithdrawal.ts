@@ -106,7 +106,6 @@ async function payOut(
     if (!(await renewLease())) return lostClaim();
     const lookup = await payouts.lookupTransfer(withdrawal.id);
     if (lookup === 'unsupported') {
-      metrics.withdrawalOutcomes.inc({ outcome: 'unknown' });
       return { done: false, retryAt: new Date(clock().getTime() + UNKNOWN_RECHECK_MS) };
     }
     if (lookup !== 'not_found')
@@ -122,6 +121,11 @@ async function payOut(
         withdrawal.attempts,
       );
     }
+  } else if (withdrawal.attempts >= maxAttempts) {
+    // Every attempt failed for sure (the last one recorded by a claim that ran out before its
+    // refund): the money goes back, after the lookup where there is one.
+    const failed = { kind: 'failed', reason: withdrawal.errorMessage } as const;
+    return settle(options, wallet.id, withdrawal.id, failed, renewLease, withdrawal.attempts);
   }
 
   const attempt = withdrawal.attempts + 1;
@@ -129,12 +133,15 @@ async function payOut(
     // Renewed after waiting for a slot, right before the request: no other instance sends it now.
     if (!(await renewLease())) return undefined;
     // On record before it goes out: after a crash from here on, only the lookup may settle it,
-    // so a third party without idempotency keys is never asked twice.
-    await options.commands.handle(wallet.id, {
+    // so a third party without idempotency keys is never asked twice. Sent only if the stream
+    // (freshly decided) shows this very attempt on record and the withdrawal still processing.
+    const { wallet: now } = await options.commands.handle(wallet.id, {
       type: 'RequestPayout',
       withdrawalId: withdrawal.id,
       attempt,
     });
+    const current = now.withdrawals.get(withdrawal.id);
+    if (current?.status !== 'PROCESSING' || current.requestedAttempt !== attempt) return undefined;
     return payouts.requestPayout({
       withdrawalId: withdrawal.id,
       walletId: wallet.id,
@@ -196,6 +203,11 @@ async function settle(
       // paying, say) where it can tell; then the money goes back.
       if ((await payouts.lookupTransfer(withdrawalId)) === 'paid') {
         return settle(options, walletId, withdrawalId, { kind: 'paid' }, renewLease);
+      }
+      // The claim ran out meanwhile: put the definite failure on record for the next holder,
+      // which refunds it (without it, the attempt would look unknown for ever).
+      if (!(await renewLease())) {
+        return recordAttempt(options, walletId, withdrawalId, attempt, outcome.reason, 'failed', 0);
       }
       const reason = `${outcome.reason} Gave up after ${attempt} attempts.`;
       return refund(options, walletId, withdrawalId, reason, 'failed', renewLease);

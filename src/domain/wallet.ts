@@ -19,6 +19,8 @@ export interface Withdrawal {
    * lookup before any new one.
    */
   readonly outcomeUnknown: boolean;
+  /** The attempt whose request is on record last (`WithdrawalPayoutRequested`); 0: none yet. */
+  readonly requestedAttempt: number;
   readonly errorMessage: string;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -261,11 +263,11 @@ export function decide(command: WalletCommand, state: WalletState, now: Date): W
     }
     case 'RequestPayout': {
       const withdrawal = findWithdrawal(state, command.withdrawalId);
-      // Only the next attempt; asked again for it (after a lookup said "never received"), the
-      // request is already on record.
+      // Only the next attempt, once: asked again for it (after a lookup said "never received"),
+      // the request is already on record.
       if (withdrawal.status !== 'PROCESSING' || command.attempt !== withdrawal.attempts + 1)
         return [];
-      if (withdrawal.outcomeUnknown) return [];
+      if (withdrawal.requestedAttempt === command.attempt) return [];
       return [
         {
           type: 'WithdrawalPayoutRequested',
@@ -364,6 +366,7 @@ export function evolve(state: WalletState, event: WalletEvent): WalletState {
         attempts: 0,
         nextAttemptAt: null,
         outcomeUnknown: false,
+        requestedAttempt: 0,
         errorMessage: '',
         createdAt: at,
         updatedAt: at,
@@ -375,7 +378,10 @@ export function evolve(state: WalletState, event: WalletEvent): WalletState {
       update(event.data.withdrawalId, { status: 'PROCESSING', nextAttemptAt: event.data.at });
       return { ...next, balance: state.balance - minor(event.data.amount) };
     case 'WithdrawalPayoutRequested':
-      update(event.data.withdrawalId, { outcomeUnknown: true });
+      update(event.data.withdrawalId, {
+        outcomeUnknown: true,
+        requestedAttempt: event.data.attempt,
+      });
       return next;
     case 'WithdrawalAttemptFailed':
       update(event.data.withdrawalId, {

@@ -406,6 +406,15 @@ t.test('RequestPayout', async (t) => {
         { type: 'WithdrawalPayoutRequested', data: { withdrawalId: WD, attempt: 2, at } },
       ]);
   });
+  t.test(
+    'after an unknown attempt (the lookup then said never received): the next goes on record',
+    async (t) =>
+      given(...history, requested(1), attemptFailed(1, 'unknown'))
+        .when(request(2))
+        .thenEmits(t, [
+          { type: 'WithdrawalPayoutRequested', data: { withdrawalId: WD, attempt: 2, at } },
+        ]),
+  );
   t.test('asked again for the same attempt, or for another one: nothing', async (t) => {
     given(...history, requested(1))
       .when(request(1))
