@@ -1,7 +1,7 @@
 // `npm start` and `npm run cli -- <command>`: every role of the service, and its operator tools.
 import { rebuildReadModel } from '../../projections/rebuild.ts';
 import { verifyReadModel } from '../../projections/verify.ts';
-import { toWalletEvent } from '../commands/walletCommandHandler.ts';
+import { createWalletCommandHandler, toWalletEvent } from '../commands/walletCommandHandler.ts';
 import { WALLET_STREAM_PREFIX, walletStreamId } from '../domain/events.ts';
 import { formatAmount } from '../domain/money.ts';
 import { evolve, type Wallet, type WalletState } from '../domain/wallet.ts';
@@ -32,6 +32,9 @@ const USAGE = `Usage: npm run cli -- <command>
   rebuild             replay every event into fresh read models and swap them in
   verify              compare the read models with a replay of every stream; exit 1 on drift
   history <wallet>    print a wallet's every event and the balance after each
+  settle <wallet> <withdrawal> paid|not-paid
+                      end a withdrawal whose payout outcome is unknown, as the bank's records
+                      say (paid: success; not-paid: failed and refunded)
 
 Configuration comes from the environment (see README): PORT, DATA_DIR, DATABASE_URL,
 EVENTSTORE_URL, LOG_LEVEL, DEFAULT_CURRENCY, ...`;
@@ -88,6 +91,45 @@ async function history(runtime: Runtime, walletId: string | undefined): Promise<
   return 0;
 }
 
+/**
+ * An operator ends a withdrawal the scheduler cannot settle (its third party has no status lookup
+ * and a request's outcome is unknown), from the bank's own records.
+ */
+async function settle(runtime: Runtime, args: string[]): Promise<number> {
+  const [walletId, withdrawalId, verdict] = args.map((arg) => arg.toLowerCase());
+  if (
+    !walletId ||
+    !isUuid(walletId) ||
+    !withdrawalId ||
+    !isUuid(withdrawalId) ||
+    (verdict !== 'paid' && verdict !== 'not-paid')
+  ) {
+    console.error('usage: npm run cli -- settle <wallet> <withdrawal> paid|not-paid');
+    return 2;
+  }
+  const commands = createWalletCommandHandler(runtime.store);
+  const withdrawal = (await commands.load(walletId))?.withdrawals.get(withdrawalId);
+  if (withdrawal?.status !== 'PROCESSING') {
+    console.error(
+      withdrawal
+        ? `Withdrawal ${withdrawalId} is ${withdrawal.status}: only a PROCESSING one can be settled.`
+        : `No withdrawal ${withdrawalId} in wallet ${walletId}.`,
+    );
+    return 1;
+  }
+  const { wallet } = await commands.handle(
+    walletId,
+    verdict === 'paid'
+      ? { type: 'CompleteWithdrawal', withdrawalId }
+      : { type: 'FailWithdrawal', withdrawalId, reason: 'Not paid (settled by an operator).' },
+  );
+  const status = wallet.withdrawals.get(withdrawalId)?.status;
+  console.log(
+    `withdrawal ${withdrawalId}: ${status}; balance ${formatAmount(wallet.balance, wallet.currency)} ${wallet.currency}`,
+  );
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command = 'start', ...args] = argv;
   if (command === 'help' || command === '--help' || command === '-h') {
@@ -99,7 +141,9 @@ async function main(argv: string[]): Promise<number> {
     return new Promise<number>(() => {}); // it exits by itself on SIGTERM/SIGINT
   }
   if (
-    !['start', 'serve', 'project', 'schedule', 'rebuild', 'verify', 'history'].includes(command)
+    !['start', 'serve', 'project', 'schedule', 'rebuild', 'verify', 'history', 'settle'].includes(
+      command,
+    )
   ) {
     console.error(`Unknown command "${command}".\n\n${USAGE}`);
     return 2;
@@ -175,6 +219,8 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'history':
         return await history(runtime, args[0]);
+      case 'settle':
+        return await settle(runtime, args);
     }
     return 2;
   } finally {

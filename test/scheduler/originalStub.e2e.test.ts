@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { readVerdict } from '../../scheduler/payoutClient.ts';
 import { createWalletCommandHandler } from '../../src/commands/walletCommandHandler.ts';
+import { runCli } from '../support/cli.ts';
 import { startStack } from '../support/stack.ts';
 import { schedulerFor } from './withdrawalsSuite.ts';
 
@@ -147,5 +148,15 @@ t.test(
     t.equal(wallet?.withdrawals.get(id)?.status, 'PROCESSING', 'neither success nor a refund');
     t.equal(wallet?.withdrawals.get(id)?.outcomeUnknown, true);
     t.equal(wallet?.balance, 6000n, 'the money stays out of the wallet: it may have been paid');
+
+    // The operator settles it from the bank's records, with the CLI.
+    const env = { DATABASE_URL: stack.db.url };
+    const settled = await runCli(['settle', walletId, id, 'not-paid'], env);
+    t.equal(settled.code, 0, settled.stderr);
+    t.match(settled.stdout, /FAILED; balance 100\.00 USD/);
+    const again = await runCli(['settle', walletId, id, 'paid'], env);
+    t.equal(again.code, 1);
+    t.match(again.stderr, /is FAILED: only a PROCESSING one can be settled/);
+    t.equal((await runCli(['settle', walletId, id], env)).code, 2, 'a verdict is required');
   },
 );
