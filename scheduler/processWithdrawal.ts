@@ -111,20 +111,14 @@ async function payOut(
     if (lookup !== 'not_found')
       return settle(options, wallet.id, withdrawal.id, fromLookup(lookup), renewLease);
     // Never paid: a new attempt may go out, if any is left.
-    if (withdrawal.attempts >= maxAttempts) {
-      return settle(
-        options,
-        wallet.id,
-        withdrawal.id,
-        { kind: 'failed', reason: `${withdrawal.errorMessage} Never paid (status lookup).` },
-        renewLease,
-        withdrawal.attempts,
-      );
-    }
-  } else if (withdrawal.attempts >= maxAttempts) {
-    // Every attempt failed for sure (the last one recorded by a claim that ran out before its
-    // refund): the money goes back, after the lookup where there is one.
-    const failed = { kind: 'failed', reason: withdrawal.errorMessage } as const;
+  }
+  if (withdrawal.attempts >= maxAttempts) {
+    // No attempt left, each one not paid for sure (looked up, or recorded as failed by a claim
+    // that ran out before its refund): the money goes back.
+    const reason = withdrawal.outcomeUnknown
+      ? `${withdrawal.errorMessage} Never paid (status lookup).`
+      : withdrawal.errorMessage;
+    const failed = { kind: 'failed', reason } as const;
     return settle(options, wallet.id, withdrawal.id, failed, renewLease, withdrawal.attempts);
   }
 
