@@ -1,3 +1,8 @@
+// Projections on the EventStoreDB adapter: the projector follows EventStoreDB's `$all` (opened from
+// EVENTSTORE_URL, pointing at the in-process stand-in, a test fixture) into PostgreSQL read models.
+// The shared projector suite (catch-up, standby takeover, rebuild while writes go on), then what is
+// particular to EventStoreDB: its own checkpoint positions, dropped connections while writes go on,
+// and the operator tools (`verify`, `rebuild`, `history`) as real processes on EVENTSTORE_URL.
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { LIVE_SCHEMA } from '../../projections/readModelSchema.ts';

@@ -2,66 +2,21 @@
 // EVENTSTORE_URL pointing at the in-process EventStoreDB stand-in (a test fixture), DATABASE_URL at
 // a test database (read models only) and TRANSACTION_SERVICE_URL at a fast transaction-service.
 // A withdrawal runs end to end over HTTP.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { spawnTransactionService } from '../../src/cli/runtime.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { createLogger } from '../../src/infra/logger.ts';
 import { findFreePort } from '../../src/infra/ports.ts';
 import { startEsdbStandIn } from '../fixtures/esdbStandIn/index.ts';
+import { startService, stopService } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { httpClient } from '../support/stack.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const ENDED = ['SUCCESS', 'FAILED', 'CANCELLED'];
-
-/** Starts the service; resolves once it logs that it listens. */
-async function startService(env: Record<string, string>) {
-  const inherited: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    // Only what this test names: no database, event store or payout service of the test run.
-    if (v !== undefined && !/^(TEST_)?DATABASE_URL$|^EVENTSTORE_URL$|^TRANSACTION_SERVICE_/.test(k))
-      inherited[k] = v;
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], {
-    env: { ...inherited, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line in 60 s:\n${output}`)), 60_000);
-    child.stdout?.on('data', () => {
-      if (output.includes('wallet ledger listening on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code}:\n${output}`));
-    });
-  });
-  return { child, output: () => output };
-}
-
-function stop(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    child.once('exit', (code) => resolve(code));
-    child.kill('SIGTERM');
-  });
-}
 
 t.test(
   'npm start on EVENTSTORE_URL (EventStoreDB stand-in): a withdrawal end to end',
@@ -88,7 +43,7 @@ t.test(
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
     });
-    t.teardown(() => stop(service.child));
+    t.teardown(() => stopService(service.child));
     const http = httpClient(`http://127.0.0.1:${port}`);
 
     const ready = await http('GET', '/ready');
@@ -148,7 +103,7 @@ t.test(
       'the third party paid once, keyed by the withdrawal id',
     );
 
-    t.equal(await stop(service.child), 0, 'clean exit on SIGTERM');
+    t.equal(await stopService(service.child), 0, 'clean exit on SIGTERM');
     t.match(service.output(), new RegExp(`listening on http://localhost:${port}`));
   },
 );
