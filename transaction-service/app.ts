@@ -31,6 +31,7 @@
 // GET /transfers         200 {"count", "transfers": [<the 200 shape above, without "found">]}
 //                        every payout in order, keyless ones with "key": null
 // GET /health            200 {"status": "ok"}
+// GET /metrics           Prometheus text: this process's memory, CPU and event-loop delay
 //
 // GET /faults            200 {"latencyMs", "failureRate", "rules": [rule]} (times = what is left)
 // PUT /faults            JSON {"latencyMs"?, "failureRate"?, "rules"?: [rule]} replaces all active
@@ -58,6 +59,7 @@ import {
   findFaultSettingsProblem,
   MAX_DELAY_MS,
 } from './faults.ts';
+import { metricsRoutes } from './metrics.ts';
 
 export interface TransactionServiceOptions {
   /** Latency of every request unless a rule or header says otherwise (default 1000 ms). */
@@ -222,6 +224,7 @@ export function buildTransactionService(options: TransactionServiceOptions = {})
   });
 
   app.get('/health', async () => ({ status: 'ok' }));
+  void app.register(metricsRoutes);
 
   app.get('/faults', async () => faults.readFaults());
 

@@ -9,6 +9,7 @@ import { countEvents } from '../eventstore/postgres/countEvents.ts';
 import { ConfigError, loadConfig } from '../infra/config.ts';
 import { isUuid } from '../infra/ids.ts';
 import { createLogger } from '../infra/logger.ts';
+import { setMetricsRole } from '../infra/metrics.ts';
 import { createProgress } from './progress.ts';
 import {
   openRuntime,
@@ -148,6 +149,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`Unknown command "${command}".\n\n${USAGE}`);
     return 2;
   }
+  setMetricsRole(command);
   const config = loadConfig();
   const log = createLogger(command, config.logLevel);
   const runtime = await openRuntime(config, log);

@@ -126,10 +126,12 @@ export function startProjector(runtime: Runtime): Running & { isActive(): boolea
     log: (message, details) => runtime.log.info(message, details),
     onBatch: ({ events, lagMs }) => {
       metrics.projectedEvents.inc(events);
+      metrics.projectorBatchSize.observe(events);
       metrics.projectorLag.set(lagMs / 1000);
     },
     onActive: (now) => {
       active = now;
+      metrics.projectorActive.set(now ? 1 : 0);
     },
   });
   return {

@@ -1,8 +1,21 @@
-// Prometheus metrics of every role, in one registry per process (served at GET /metrics).
+// Prometheus metrics of every role, in one registry per process (served at GET /metrics). The
+// names are what monitoring/ (dashboard, alert rules) queries: test/ops checks that they match.
+import type { FastifyReply } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export const registry = new Registry();
+// The process's own health: memory, CPU, GC, event-loop delay (nodejs_eventloop_lag_p99_seconds).
 collectDefaultMetrics({ register: registry });
+
+/** Labels every metric of this process with its role (`role="serve"`, `"project"`, ...). */
+export function setMetricsRole(role: string): void {
+  registry.setDefaultLabels({ role });
+}
+
+/** GET /metrics: every metric of this process in Prometheus' text format. */
+export async function sendMetrics(_request: unknown, reply: FastifyReply): Promise<FastifyReply> {
+  return reply.header('content-type', registry.contentType).send(await registry.metrics());
+}
 
 export const metrics = {
   httpRequests: new Counter({
@@ -31,6 +44,17 @@ export const metrics = {
   projectorLag: new Gauge({
     name: 'projector_lag_seconds',
     help: 'Age of the newest applied event when its batch committed',
+    registers: [registry],
+  }),
+  projectorBatchSize: new Histogram({
+    name: 'projector_batch_events',
+    help: 'Events applied per read-model transaction',
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+    registers: [registry],
+  }),
+  projectorActive: new Gauge({
+    name: 'projector_active',
+    help: '1 while this instance holds the projector lock and projects, 0 while it stands by',
     registers: [registry],
   }),
   dueBacklog: new Gauge({
