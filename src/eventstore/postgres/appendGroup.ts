@@ -1,7 +1,6 @@
 // Group commit across streams: appends that arrive while an earlier one is in flight go together
-// as one statement and one commit. Measured on 2 cores (npm run bench): event store appends at 16
-// writers 8,251/s -> 10,230/s, at 64 writers 7,557/s -> 18,935/s; HTTP deposits over many wallets
-// at 16 clients 2,412/s -> 4,254/s. One statement in flight at a time measured best (1 > 2 > 4 > 8).
+// as one statement and one commit, one statement in flight at a time (measured best: the figures
+// are in the README, "Performance").
 import type pg from 'pg';
 import type { AppendResult, EventToAppend, ExpectedRevision } from '../eventStore.ts';
 import { appendToStream } from './appendToStream.ts';
