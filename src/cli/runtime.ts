@@ -132,6 +132,8 @@ export function startProjector(runtime: Runtime): Running & { isActive(): boolea
     onActive: (now) => {
       active = now;
       metrics.projectorActive.set(now ? 1 : 0);
+      // A standby projects nothing: its last lag as the active one must not linger in max().
+      if (!now) metrics.projectorLag.set(0);
     },
   });
   return {
