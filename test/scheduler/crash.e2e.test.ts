@@ -70,7 +70,7 @@ t.test('a scheduler killed mid-payout loses nothing and pays nothing twice', asy
     timeoutMs: 5000,
     connections: 64,
   });
-  const successor = startScheduler({
+  const successor = await startScheduler({
     pool: stack.db.pool,
     commands: createWalletCommandHandler(stack.store),
     payouts,
