@@ -213,7 +213,8 @@ async function scheduledWithdrawals(t: Test, startStack: StartStack): Promise<vo
   t.test('100 withdrawals of 10 due at once on 500, two schedulers: exactly 50 paid', async (t) => {
     await schedulerFor(t, stack, bank.url, { timeoutMs: 500 }); // a second instance beside the first
     const walletId = await newWallet(http, '500.00');
-    const due = new Date(Date.now() + 2000).toISOString();
+    // Far enough ahead that all 100 are accepted first, even on a busy 2-core machine.
+    const due = new Date(Date.now() + 6000).toISOString();
     const ids = await Promise.all(
       Array.from({ length: 100 }, () =>
         withdraw(http, walletId, { amount: '10.00', scheduled_time: due }),
