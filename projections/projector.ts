@@ -3,102 +3,16 @@
 // active per database (a session advisory lock); others stand by and take over when it dies.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { toWalletEvent } from '../src/commands/walletCommandHandler.ts';
 import { WALLET_STREAM_PREFIX } from '../src/domain/events.ts';
-import {
-  type EventStore,
-  type Position,
-  type RecordedEvent,
-  START,
-} from '../src/eventstore/eventStore.ts';
+import type { EventStore, Position, RecordedEvent } from '../src/eventstore/eventStore.ts';
 import { withTransaction } from '../src/infra/postgres.ts';
-import { ensureReadModel, LIVE_SCHEMA } from './readModelSchema.ts';
-import { loadRows, type ProjectedEvent, projectEvent, saveRows } from './walletProjection.ts';
+import { applyBatch } from './applyBatch.ts';
+import { readCheckpoint } from './checkpoint.ts';
+import { LIVE_SCHEMA } from './readModelSchema.ts';
+import { NewerReadModelError, prepareReadModel } from './rebuild.ts';
 
 export const PROJECTION_CHANNEL = 'wallet_projection';
 const LOCK_KEY = `hashtext('wallet-projector')`;
-
-type Queryable = Pick<pg.PoolClient, 'query'>;
-
-export interface Checkpoint {
-  readonly position: Position;
-  readonly lastRecordedAt: Date | null;
-}
-
-export async function readCheckpoint(db: Queryable, schema: string): Promise<Checkpoint> {
-  const { rows } = await db.query<{
-    commit: string | null;
-    prepare: string | null;
-    last: Date | null;
-  }>(
-    `select commit_position::text as commit, prepare_position::text as prepare,
-            last_recorded_at as last
-     from ${schema}.checkpoint`,
-  );
-  const row = rows[0];
-  const position =
-    row?.commit == null || row.prepare == null
-      ? START
-      : { commit: BigInt(row.commit), prepare: BigInt(row.prepare) };
-  return { position, lastRecordedAt: row?.last ?? null };
-}
-
-/** Thrown when the checkpoint is not where this projector left it (a rebuild swapped tables in). */
-export class CheckpointMovedError extends Error {
-  override readonly name = 'CheckpointMovedError';
-}
-
-/**
- * Moves the checkpoint from `from` to `to`, only if it still is at `from`: the guard that makes a
- * projector whose tables were swapped under it start over instead of applying events twice.
- */
-export async function storeCheckpoint(
-  db: Queryable,
-  schema: string,
-  from: Position,
-  to: Position,
-  lastRecordedAt: Date,
-): Promise<void> {
-  const fresh = from.commit < 0n;
-  const { rowCount } = await db.query(
-    `update ${schema}.checkpoint
-     set commit_position = $1, prepare_position = $2, last_recorded_at = $3, updated_at = now()
-     where ${fresh ? 'commit_position is null' : 'commit_position = $4 and prepare_position = $5'}`,
-    fresh
-      ? [to.commit.toString(), to.prepare.toString(), lastRecordedAt]
-      : [
-          to.commit.toString(),
-          to.prepare.toString(),
-          lastRecordedAt,
-          from.commit.toString(),
-          from.prepare.toString(),
-        ],
-  );
-  if (rowCount !== 1) throw new CheckpointMovedError(`The ${schema} checkpoint moved.`);
-}
-
-const toProjected = (event: RecordedEvent): ProjectedEvent => ({
-  walletId: event.streamId.slice(WALLET_STREAM_PREFIX.length),
-  revision: event.revision,
-  event: toWalletEvent(event),
-});
-
-/** Applies `events` (all after `from`) to the read model in `schema` and moves its checkpoint. */
-export async function applyBatch(
-  db: Queryable,
-  schema: string,
-  from: Position,
-  events: readonly RecordedEvent[],
-): Promise<Position> {
-  const last = events.at(-1);
-  if (!last) return from;
-  const projected = events.map(toProjected);
-  const rows = await loadRows(db, schema, projected);
-  for (const event of projected) projectEvent(rows, event);
-  await saveRows(db, schema, rows);
-  await storeCheckpoint(db, schema, from, last.position, last.recordedAt);
-  return last.position;
-}
 
 /**
  * Groups what a subscription delivers into arrays: everything already available, up to `maxSize`.
@@ -149,18 +63,32 @@ export interface ProjectorOptions {
   readonly standbyPollMs?: number;
   /** Told when this instance becomes the active projector, and when it stops being it. */
   readonly onActive?: (active: boolean) => void;
+  /** The read-model layout this projector builds (this code's, unless a test plays another). */
+  readonly version?: number;
 }
 
 /**
- * Runs until `signal` aborts: waits to become the active projector, then projects. Errors (a lost
- * connection, a swapped checkpoint) restart it from the stored checkpoint after a short pause.
+ * Runs until `signal` aborts: makes the read model its layout (creating it, or rebuilding an older
+ * one), waits to become the active projector, then projects. Errors (a lost connection, a swapped
+ * checkpoint) restart it from the stored checkpoint after a short pause. Facing a read model of a
+ * newer layout it stands by: a newer projector owns it.
  */
 export async function runProjector(options: ProjectorOptions): Promise<void> {
   const { pool, signal, log = () => {}, standbyPollMs = 1000, onActive = () => {} } = options;
-  await ensureReadModel(pool);
+  let newerWarned = false;
   while (!signal.aborted) {
     let lockClient: pg.PoolClient | undefined;
     try {
+      try {
+        await prepareReadModel({ ...options, log });
+        newerWarned = false;
+      } catch (error) {
+        if (!(error instanceof NewerReadModelError)) throw error;
+        if (!newerWarned) log(error.message);
+        newerWarned = true;
+        await sleep(standbyPollMs, undefined, { signal }).catch(() => {});
+        continue;
+      }
       lockClient = await pool.connect();
       const { rows } = await lockClient.query<{ locked: boolean }>(
         `select pg_try_advisory_lock(${LOCK_KEY}) as locked`,

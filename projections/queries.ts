@@ -1,4 +1,4 @@
-// The read side: what the API asks of the read models. One round trip per question.
+// The read side: what the API asks of the read models (lists). One round trip per question.
 import pg from 'pg';
 import type { WithdrawalStatus } from '../src/domain/wallet.ts';
 import { PROJECTION_CHANNEL } from './projector.ts';
@@ -15,19 +15,6 @@ export interface TransactionView {
   readonly errorMessage: string;
   readonly createdAt: string;
   readonly updatedAt: string;
-}
-
-/** A wallet as the API shows it; built from the read model or from a folded stream alike. */
-export interface WalletView {
-  readonly id: string;
-  readonly currency: string;
-  readonly owner: string | null;
-  readonly balance: bigint;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly revision: bigint;
-  readonly outgoing: readonly TransactionView[];
-  readonly incoming: readonly TransactionView[];
 }
 
 type Queryable = Pick<pg.Pool, 'query'>;
@@ -63,36 +50,6 @@ function toTransactionView(t: TransactionJson): TransactionView {
     errorMessage: t.error_message,
     createdAt: iso(t.created_at) as string,
     updatedAt: iso(t.updated_at) as string,
-  };
-}
-
-export async function readWalletView(
-  db: Queryable,
-  walletId: string,
-): Promise<WalletView | undefined> {
-  const { rows } = await db.query({
-    name: 'read-wallet-view',
-    text: `select w.wallet_id, w.currency, w.owner, w.balance::text as balance, w.created_at,
-                  w.updated_at, w.revision::text as revision,
-                  coalesce((select json_agg(${TRANSACTION_JSON} order by t.revision)
-                            from ${LIVE_SCHEMA}.transactions t
-                            where t.wallet_id = w.wallet_id and t.kind <> 'deposit'), '[]') as moves
-           from ${LIVE_SCHEMA}.wallets w where w.wallet_id = $1`,
-    values: [walletId],
-  });
-  const row = rows[0];
-  if (!row) return undefined;
-  const moves = (row.moves as TransactionJson[]).map(toTransactionView);
-  return {
-    id: row.wallet_id,
-    currency: row.currency,
-    owner: row.owner,
-    balance: BigInt(row.balance),
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-    revision: BigInt(row.revision),
-    outgoing: moves.filter((m) => m.kind === 'withdrawal'),
-    incoming: moves.filter((m) => m.kind === 'transfer_in'),
   };
 }
 

@@ -1,18 +1,23 @@
 // The read models live in one PostgreSQL schema together with the checkpoint they are current to:
 // a rebuild fills a second schema and swaps the two by renaming, so tables and checkpoint always
 // move together. Read models are disposable: a changed layout bumps READ_MODEL_VERSION and the
-// projector rebuilds from the event store instead of migrating rows.
+// projector rebuilds them from the event store (see prepareReadModel in rebuild.ts) instead of
+// migrating rows. Only the projector (and the rebuild tool) create or replace them; other roles
+// check that the layout is the one they read, and wait while it is not.
 import type pg from 'pg';
-import { withTransaction } from '../src/infra/postgres.ts';
 
 export const LIVE_SCHEMA = 'read_model';
 export const REBUILD_SCHEMA = 'read_model_rebuild';
-export const READ_MODEL_VERSION = 2;
+export const READ_MODEL_VERSION = 3;
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
 /** Creates the schema's tables if missing; an empty checkpoint row means "from the start". */
-export async function createReadModel(db: Queryable, schema: string): Promise<void> {
+export async function createReadModel(
+  db: Queryable,
+  schema: string,
+  version = READ_MODEL_VERSION,
+): Promise<void> {
   await db.query(`
     create schema if not exists ${schema};
     create table if not exists ${schema}.checkpoint (
@@ -23,7 +28,7 @@ export async function createReadModel(db: Queryable, schema: string): Promise<vo
       last_recorded_at timestamptz,
       updated_at timestamptz not null default now()
     );
-    insert into ${schema}.checkpoint (version) values (${READ_MODEL_VERSION}) on conflict do nothing;
+    insert into ${schema}.checkpoint (version) values (${Number(version)}) on conflict do nothing;
     create table if not exists ${schema}.wallets (
       wallet_id uuid primary key,
       currency text not null,
@@ -44,6 +49,10 @@ export async function createReadModel(db: Queryable, schema: string): Promise<vo
       error_message text not null,
       scheduled_time timestamptz,
       attempts integer not null,
+      -- the third party cannot tell whether it was paid: an operator may settle it
+      awaiting_settlement boolean not null,
+      -- a verdict that came after the withdrawal ended the other way (reported verdict)
+      conflict text,
       created_at timestamptz not null,
       updated_at timestamptz not null,
       -- revision of the event that created the row: the order of a wallet's transactions
@@ -52,45 +61,50 @@ export async function createReadModel(db: Queryable, schema: string): Promise<vo
     );
     create unique index if not exists transactions_wallet_revision_idx
       on ${schema}.transactions (wallet_id, revision);
-    -- The wallet document lists withdrawals and transfers only: without this, a GET would read
-    -- past every deposit of the wallet (GET p99 at 32 clients measured 10.9 ms -> 9.2 ms).
-    create index if not exists transactions_wallet_moves_idx
-      on ${schema}.transactions (wallet_id, revision) where kind <> 'deposit';
-    -- The scheduler's to-do list: what to do next for each unfinished withdrawal, and when.
-    -- leased_until/leased_by belong to the scheduler's claims, not to the projection.
+    create index if not exists transactions_awaiting_settlement_idx
+      on ${schema}.transactions (updated_at) where awaiting_settlement;
+    -- The scheduler's to-do list: what to do next for each unfinished withdrawal, and when. The
+    -- scheduler's claims on it are its own (the scheduler schema).
     create table if not exists ${schema}.due_withdrawals (
       withdrawal_id uuid primary key,
       wallet_id uuid not null,
       step text not null,
-      due_at timestamptz not null,
-      leased_until timestamptz,
-      leased_by text
+      due_at timestamptz not null
     );
     create index if not exists due_withdrawals_due_at_idx on ${schema}.due_withdrawals (due_at);
   `);
 }
 
+/** The layout version of the read model in `schema`; undefined when there is none. */
+export async function readModelVersion(
+  db: Queryable,
+  schema = LIVE_SCHEMA,
+): Promise<number | undefined> {
+  try {
+    const { rows } = await db.query<{ version: number }>(
+      `select version from ${schema}.checkpoint`,
+    );
+    return rows[0]?.version;
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01') return undefined; // no such table
+    throw error;
+  }
+}
+
+const seen = new WeakMap<pg.Pool, { version: number | undefined; until: number }>();
+
 /**
- * Makes sure the live read model exists in the current layout. A missing one is created; one of
- * another version is dropped and created empty, and the projector then replays every event into it.
- * Returns what it did. Serialised by an advisory lock: several processes may start at once.
+ * Whether the live read model has the layout `version` (this code's). A yes is remembered for a
+ * second, so a hot read path does not ask every time; a no is asked again.
  */
-export async function ensureReadModel(pool: pg.Pool): Promise<'current' | 'created' | 'recreated'> {
-  return withTransaction(pool, async (client) => {
-    await client.query(`select pg_advisory_xact_lock(hashtext('read_model_layout'))`);
-    const { rows } = await client.query<{ present: boolean }>(
-      `select to_regclass('${LIVE_SCHEMA}.checkpoint') is not null as present`,
-    );
-    if (!rows[0]?.present) {
-      await createReadModel(client, LIVE_SCHEMA);
-      return 'created';
-    }
-    const version = await client.query<{ version: number }>(
-      `select version from ${LIVE_SCHEMA}.checkpoint`,
-    );
-    if (version.rows[0]?.version === READ_MODEL_VERSION) return 'current';
-    await client.query(`drop schema ${LIVE_SCHEMA} cascade`);
-    await createReadModel(client, LIVE_SCHEMA);
-    return 'recreated';
-  });
+export async function isReadModelCurrent(
+  pool: pg.Pool,
+  version = READ_MODEL_VERSION,
+): Promise<boolean> {
+  let known = seen.get(pool);
+  if (!known || known.until <= Date.now() || known.version !== version) {
+    known = { version: await readModelVersion(pool), until: Date.now() + 1000 };
+    seen.set(pool, known);
+  }
+  return known.version === version;
 }

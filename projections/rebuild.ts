@@ -1,6 +1,8 @@
 // Rebuild: replays the whole event store into a fresh schema while the live read model keeps
 // serving, then swaps the two in one transaction. The live projector notices (its checkpoint guard
-// fails) and carries on from the swapped-in checkpoint.
+// fails) and carries on from the swapped-in checkpoint. The same is how a projector of a newer
+// layout replaces an older read model (prepareReadModel): old readers keep their tables until
+// the swap.
 import type pg from 'pg';
 import { WALLET_STREAM_PREFIX } from '../src/domain/events.ts';
 import {
@@ -11,12 +13,14 @@ import {
   START,
 } from '../src/eventstore/eventStore.ts';
 import { withTransaction } from '../src/infra/postgres.ts';
-import { applyBatch, readCheckpoint } from './projector.ts';
+import { applyBatch } from './applyBatch.ts';
+import { readCheckpoint } from './checkpoint.ts';
 import {
   createReadModel,
-  ensureReadModel,
   LIVE_SCHEMA,
+  READ_MODEL_VERSION,
   REBUILD_SCHEMA,
+  readModelVersion,
 } from './readModelSchema.ts';
 
 export interface RebuildProgress {
@@ -32,6 +36,66 @@ export interface RebuildOptions {
   readonly pool: pg.Pool;
   readonly batchSize?: number;
   readonly onProgress?: (progress: RebuildProgress) => void;
+  /** The layout to build (this code's, unless a test plays an older or newer one). */
+  readonly version?: number;
+}
+
+/** The live read model is of a newer layout than this code: an older instance must not touch it. */
+export class NewerReadModelError extends Error {
+  override readonly name = 'NewerReadModelError';
+  constructor(
+    readonly live: number,
+    readonly mine: number,
+  ) {
+    super(
+      `The read model has layout ${live}, newer than this instance's ${mine}: upgrade this instance.`,
+    );
+  }
+}
+
+/**
+ * Runs `work` holding the read-model layout lock: one creation, upgrade or rebuild at a time,
+ * whichever process asks.
+ */
+async function withLayoutLock<T>(pool: pg.Pool, work: () => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(`select pg_advisory_lock(hashtext('read_model_layout'))`);
+    return await work();
+  } finally {
+    await client.query(`select pg_advisory_unlock(hashtext('read_model_layout'))`).catch(() => {});
+    client.release();
+  }
+}
+
+/**
+ * Makes the live read model the layout `version` (the projector's job, at its start): creates it
+ * when there is none, rebuilds it from the events when it is older; a newer one is left alone
+ * (`NewerReadModelError`). Returns what it did.
+ */
+export async function prepareReadModel(
+  options: RebuildOptions & { log?: (message: string) => void },
+): Promise<'current' | 'created' | 'upgraded'> {
+  const { pool, version = READ_MODEL_VERSION } = options;
+  const check = async () => {
+    const live = await readModelVersion(pool);
+    if (live !== undefined && live > version) throw new NewerReadModelError(live, version);
+    return live;
+  };
+  if ((await check()) === version) return 'current';
+  return withLayoutLock(pool, async () => {
+    const live = await check();
+    if (live === version) return 'current';
+    if (live === undefined) {
+      await createReadModel(pool, LIVE_SCHEMA, version);
+      return 'created';
+    }
+    options.log?.(
+      `read model layout ${live} is older than ${version}: rebuilding it from the events`,
+    );
+    await rebuildInto(options);
+    return 'upgraded';
+  });
 }
 
 export interface RebuildResult {
@@ -78,14 +142,26 @@ async function replay(
   }
 }
 
+/** Replays every event into fresh read models of this code's layout and swaps them in. */
 export async function rebuildReadModel(
+  options: RebuildOptions & { countEvents?: () => Promise<number | undefined> },
+): Promise<RebuildResult> {
+  const { pool, version = READ_MODEL_VERSION } = options;
+  return withLayoutLock(pool, async () => {
+    const live = await readModelVersion(pool);
+    if (live !== undefined && live > version) throw new NewerReadModelError(live, version);
+    if (live === undefined) await createReadModel(pool, LIVE_SCHEMA, version);
+    return rebuildInto(options);
+  });
+}
+
+async function rebuildInto(
   options: RebuildOptions & { countEvents?: () => Promise<number | undefined> },
 ): Promise<RebuildResult> {
   const { store, pool, batchSize = 2000, onProgress, countEvents } = options;
   const started = performance.now();
-  await ensureReadModel(pool);
   await pool.query(`drop schema if exists ${REBUILD_SCHEMA} cascade`);
-  await createReadModel(pool, REBUILD_SCHEMA);
+  await createReadModel(pool, REBUILD_SCHEMA, options.version);
   const total = await countEvents?.();
   const progress = (done: number) =>
     onProgress?.({ done, total, elapsedMs: performance.now() - started });
@@ -117,12 +193,6 @@ export async function rebuildReadModel(
         { batchSize, until: live },
       ));
     }
-    // Claims in flight stay with their scheduler.
-    await client.query(
-      `update ${REBUILD_SCHEMA}.due_withdrawals r
-       set leased_until = l.leased_until, leased_by = l.leased_by
-       from ${LIVE_SCHEMA}.due_withdrawals l where l.withdrawal_id = r.withdrawal_id`,
-    );
     await client.query(`alter schema ${LIVE_SCHEMA} rename to ${LIVE_SCHEMA}_old`);
     await client.query(`alter schema ${REBUILD_SCHEMA} rename to ${LIVE_SCHEMA}`);
     await client.query(`drop schema ${LIVE_SCHEMA}_old cascade`);

@@ -4,11 +4,11 @@
 // checkpoint they are current to.
 import type pg from 'pg';
 import { toWalletEvent } from '../src/commands/walletCommandHandler.ts';
-import { WALLET_STREAM_PREFIX } from '../src/domain/events.ts';
+import { unhandled, WALLET_STREAM_PREFIX } from '../src/domain/events.ts';
 import { toMinorUnits } from '../src/domain/money.ts';
 import { evolve, type Wallet, type WalletState } from '../src/domain/wallet.ts';
 import { comparePositions, type EventStore, START } from '../src/eventstore/eventStore.ts';
-import { readCheckpoint } from './projector.ts';
+import { readCheckpoint } from './checkpoint.ts';
 import { LIVE_SCHEMA } from './readModelSchema.ts';
 import {
   type DueRow,
@@ -40,28 +40,48 @@ export function expectedRows(
     for (const { revision, event } of events) {
       state = evolve(state, event);
       const currency = (state as Wallet).currency;
-      // Deposits are not kept in the wallet state either: their rows come from the events.
-      if (event.type === 'Deposited') {
-        const at = event.data.at;
-        rows.transactions.set(transactionKey(walletId, event.data.depositId), {
-          walletId,
-          transactionId: event.data.depositId,
-          kind: 'deposit',
-          amount: toMinorUnits(event.data.amount, currency),
-          counterparty: null,
-          status: 'SUCCESS',
-          errorMessage: '',
-          scheduledTime: null,
-          attempts: 0,
-          createdAt: at,
-          updatedAt: at,
-          revision,
-        });
+      // What the wallet state does not keep: deposits, and the revision each row began at.
+      switch (event.type) {
+        case 'Deposited': {
+          const at = event.data.at;
+          rows.transactions.set(transactionKey(walletId, event.data.depositId), {
+            walletId,
+            transactionId: event.data.depositId,
+            kind: 'deposit',
+            amount: toMinorUnits(event.data.amount, currency),
+            counterparty: null,
+            status: 'SUCCESS',
+            errorMessage: '',
+            scheduledTime: null,
+            attempts: 0,
+            awaitingSettlement: false,
+            conflict: null,
+            createdAt: at,
+            updatedAt: at,
+            revision,
+          });
+          break;
+        }
+        case 'WithdrawalScheduled':
+          createdAt.set(transactionKey(walletId, event.data.withdrawalId), revision);
+          break;
+        case 'TransferReceived':
+          createdAt.set(transactionKey(walletId, event.data.withdrawalId), revision);
+          credited.add(event.data.withdrawalId);
+          break;
+        case 'WalletCreated':
+        case 'WithdrawalStarted':
+        case 'WithdrawalPayoutRequested':
+        case 'WithdrawalAttemptFailed':
+        case 'WithdrawalSucceeded':
+        case 'WithdrawalFailed':
+        case 'WithdrawalAwaitingSettlement':
+        case 'WithdrawalOutcomeConflict':
+        case 'WithdrawalCancelled':
+          break; // all in the wallet state
+        default:
+          unhandled(event);
       }
-      if (event.type === 'WithdrawalScheduled' || event.type === 'TransferReceived') {
-        createdAt.set(transactionKey(walletId, event.data.withdrawalId), revision);
-      }
-      if (event.type === 'TransferReceived') credited.add(event.data.withdrawalId);
     }
     if (state) states.set(walletId, state);
   }
@@ -87,6 +107,8 @@ export function expectedRows(
         errorMessage: w.errorMessage,
         scheduledTime: w.scheduledTime,
         attempts: w.attempts,
+        awaitingSettlement: w.awaitingSettlement,
+        conflict: w.conflict?.reported ?? null,
         createdAt: w.createdAt,
         updatedAt: w.updatedAt,
         revision: createdAt.get(key) ?? -1n,
@@ -113,6 +135,8 @@ export function expectedRows(
         errorMessage: '',
         scheduledTime: t.scheduledTime,
         attempts: 0,
+        awaitingSettlement: false,
+        conflict: null,
         createdAt: t.at,
         updatedAt: t.at,
         revision: createdAt.get(key) ?? -1n,
@@ -146,7 +170,8 @@ export async function readAllRows(pool: pg.Pool, schema: string) {
     }
     const transactions = await client.query(
       `select wallet_id, transaction_id, kind, amount::text, counterparty, status, error_message,
-              scheduled_time, attempts, created_at, updated_at, revision::text
+              scheduled_time, attempts, awaiting_settlement, conflict, created_at, updated_at,
+              revision::text
        from ${schema}.transactions`,
     );
     for (const r of transactions.rows) {

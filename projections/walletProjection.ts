@@ -2,7 +2,7 @@
 // events costs a few set-based statements (load the rows it touches, upsert what changed), not one
 // statement per event. `projectEvent` is pure; `loadRows` and `saveRows` are its SQL.
 import type pg from 'pg';
-import type { WalletEvent } from '../src/domain/events.ts';
+import { unhandled, type WalletEvent } from '../src/domain/events.ts';
 import { toMinorUnits } from '../src/domain/money.ts';
 import type { WithdrawalStatus } from '../src/domain/wallet.ts';
 
@@ -29,6 +29,10 @@ export interface TransactionRow {
   errorMessage: string;
   scheduledTime: string | null;
   attempts: number;
+  /** The third party cannot tell whether it was paid: an operator may settle it. */
+  awaitingSettlement: boolean;
+  /** A verdict reported after the withdrawal ended the other way (`paid`, `refused`, `not_paid`). */
+  conflict: string | null;
   createdAt: string;
   updatedAt: string;
   revision: bigint;
@@ -109,6 +113,8 @@ export function projectEvent(rows: Rows, { walletId, revision, event }: Projecte
         errorMessage: '',
         scheduledTime: null,
         attempts: 0,
+        awaitingSettlement: false,
+        conflict: null,
         createdAt: at,
         updatedAt: at,
         revision,
@@ -127,6 +133,8 @@ export function projectEvent(rows: Rows, { walletId, revision, event }: Projecte
         errorMessage: '',
         scheduledTime,
         attempts: 0,
+        awaitingSettlement: false,
+        conflict: null,
         createdAt: at,
         updatedAt: at,
         revision,
@@ -150,6 +158,7 @@ export function projectEvent(rows: Rows, { walletId, revision, event }: Projecte
     case 'WithdrawalAttemptFailed':
       updateWithdrawal(event.data.withdrawalId, {
         attempts: event.data.attempt,
+        awaitingSettlement: false,
         errorMessage: event.data.reason,
       });
       rows.due.set(event.data.withdrawalId, {
@@ -164,6 +173,7 @@ export function projectEvent(rows: Rows, { walletId, revision, event }: Projecte
       updateWithdrawal(event.data.withdrawalId, {
         status: 'SUCCESS',
         attempts: event.data.attempt,
+        awaitingSettlement: false,
         errorMessage: '',
       });
       const target = rows.transactions.get(key)?.counterparty;
@@ -179,9 +189,28 @@ export function projectEvent(rows: Rows, { walletId, revision, event }: Projecte
       moveBalance(minor(event.data.refunded));
       updateWithdrawal(event.data.withdrawalId, {
         status: 'FAILED',
+        awaitingSettlement: false,
         errorMessage: event.data.reason,
       });
       rows.due.set(event.data.withdrawalId, null);
+      return;
+    case 'WithdrawalAwaitingSettlement':
+      updateWithdrawal(event.data.withdrawalId, {
+        awaitingSettlement: true,
+        errorMessage: event.data.reason,
+      });
+      rows.due.set(event.data.withdrawalId, {
+        withdrawalId: event.data.withdrawalId,
+        walletId,
+        step: 'pay',
+        dueAt: event.data.nextCheckAt,
+      });
+      return;
+    case 'WithdrawalOutcomeConflict':
+      updateWithdrawal(event.data.withdrawalId, {
+        conflict: event.data.reported,
+        errorMessage: event.data.reason,
+      });
       return;
     case 'WithdrawalCancelled':
       updateWithdrawal(event.data.withdrawalId, { status: 'CANCELLED' });
@@ -201,6 +230,8 @@ export function projectEvent(rows: Rows, { walletId, revision, event }: Projecte
         errorMessage: '',
         scheduledTime,
         attempts: 0,
+        awaitingSettlement: false,
+        conflict: null,
         createdAt: at,
         updatedAt: at,
         revision,
@@ -208,6 +239,8 @@ export function projectEvent(rows: Rows, { walletId, revision, event }: Projecte
       rows.due.set(withdrawalId, null);
       return;
     }
+    default:
+      unhandled(event);
   }
 }
 
@@ -261,7 +294,8 @@ export async function loadRows(
   if (keys.transactions.length > 0) {
     const transactions = await db.query(
       `select t.wallet_id, t.transaction_id, kind, amount::text, counterparty, status, error_message,
-              scheduled_time, attempts, created_at, updated_at, revision::text
+              scheduled_time, attempts, awaiting_settlement, conflict, created_at, updated_at,
+              revision::text
        from ${schema}.transactions t
        join unnest($1::uuid[], $2::uuid[]) as k(wallet_id, transaction_id)
          on t.wallet_id = k.wallet_id and t.transaction_id = k.transaction_id`,
@@ -285,6 +319,8 @@ export function toTransactionRow(r: Record<string, unknown>): TransactionRow {
     errorMessage: r.error_message as string,
     scheduledTime: r.scheduled_time ? iso(r.scheduled_time as Date) : null,
     attempts: r.attempts as number,
+    awaitingSettlement: r.awaiting_settlement as boolean,
+    conflict: (r.conflict as string | null) ?? null,
     createdAt: iso(r.created_at as Date),
     updatedAt: iso(r.updated_at as Date),
     revision: BigInt(r.revision as string),
@@ -316,13 +352,15 @@ export async function saveRows(db: Queryable, schema: string, rows: Rows): Promi
   if (transactions.length > 0) {
     await db.query(
       `insert into ${schema}.transactions (wallet_id, transaction_id, kind, amount, counterparty, status,
-         error_message, scheduled_time, attempts, created_at, updated_at, revision)
+         error_message, scheduled_time, attempts, awaiting_settlement, conflict, created_at,
+         updated_at, revision)
        select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[], $5::uuid[], $6::text[],
-                            $7::text[], $8::timestamptz[], $9::integer[], $10::timestamptz[],
-                            $11::timestamptz[], $12::bigint[])
+                            $7::text[], $8::timestamptz[], $9::integer[], $10::boolean[],
+                            $11::text[], $12::timestamptz[], $13::timestamptz[], $14::bigint[])
        on conflict (wallet_id, transaction_id) do update set
          status = excluded.status, error_message = excluded.error_message,
-         attempts = excluded.attempts, updated_at = excluded.updated_at`,
+         attempts = excluded.attempts, awaiting_settlement = excluded.awaiting_settlement,
+         conflict = excluded.conflict, updated_at = excluded.updated_at`,
       [
         transactions.map((t) => t.walletId),
         transactions.map((t) => t.transactionId),
@@ -333,6 +371,8 @@ export async function saveRows(db: Queryable, schema: string, rows: Rows): Promi
         transactions.map((t) => t.errorMessage),
         transactions.map((t) => t.scheduledTime),
         transactions.map((t) => t.attempts),
+        transactions.map((t) => t.awaitingSettlement),
+        transactions.map((t) => t.conflict),
         transactions.map((t) => t.createdAt),
         transactions.map((t) => t.updatedAt),
         transactions.map((t) => t.revision.toString()),
@@ -342,7 +382,6 @@ export async function saveRows(db: Queryable, schema: string, rows: Rows): Promi
   const due = [...rows.due.values()].filter((d): d is DueRow => d !== null);
   const gone = [...rows.due].filter(([, d]) => d === null).map(([id]) => id);
   if (due.length > 0) {
-    // A row's lease (the scheduler's claim) survives a step change: its holder is still working.
     await db.query(
       `insert into ${schema}.due_withdrawals (withdrawal_id, wallet_id, step, due_at)
        select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[])

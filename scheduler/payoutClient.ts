@@ -2,18 +2,7 @@
 // as the HTTP status, so it works against the original stub unchanged (always HTTP 200, with
 // {"data": "failed", "status": 503} for a failure) and against our transaction-service.
 import { Agent, request } from 'undici';
-
-export type PayoutOutcome =
-  | { readonly kind: 'paid' }
-  /** A definite no: retrying will not help; the money goes back. */
-  | { readonly kind: 'refused'; readonly reason: string }
-  /** Not paid, for sure (a failure answer, or no connection at all): may be retried. */
-  | { readonly kind: 'failed'; readonly reason: string }
-  /** The request may or may not have been paid (timeout, connection lost mid-request). */
-  | { readonly kind: 'unknown'; readonly reason: string };
-
-/** What the status lookup says of an earlier request; `unsupported` when it cannot tell. */
-export type LookupResult = 'paid' | 'refused' | 'not_found' | 'unsupported';
+import type { LookupResult, PayoutAnswer } from '../src/domain/withdrawal.ts';
 
 export interface PayoutRequest {
   readonly withdrawalId: string;
@@ -57,7 +46,7 @@ const TRY_AGAIN = new Set([408, 425, 429]);
  * first: the original stub answers HTTP 200 for failures too. An HTTP error without such a
  * verdict (a proxy's 502, say) says nothing about whether the bank paid: unknown.
  */
-export function readVerdict(httpStatus: number, body: unknown): PayoutOutcome {
+export function readVerdict(httpStatus: number, body: unknown): PayoutAnswer {
   const verdict =
     body && typeof body === 'object' ? (body as { status?: unknown; data?: unknown }) : {};
   const status = typeof verdict.status === 'number' ? verdict.status : undefined;
@@ -90,7 +79,7 @@ export function createPayoutClient(options: PayoutClientOptions) {
   });
   const base = options.baseUrl.replace(/\/+$/, '');
 
-  async function requestPayout(payout: PayoutRequest): Promise<PayoutOutcome> {
+  async function requestPayout(payout: PayoutRequest): Promise<PayoutAnswer> {
     let response: Awaited<ReturnType<typeof request>>;
     try {
       response = await request(`${base}/`, {

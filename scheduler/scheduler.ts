@@ -1,112 +1,139 @@
-// The scheduler role: a node-cron tick every second (and an early wake-up when something falls due
-// sooner) claims due withdrawals and processes them, many at once. Starting is fast (one append);
-// the third-party calls are bounded separately, so a slow bank does not hold up starts.
+// The scheduler role: claim, decide, call the third party, append. A node-cron tick every second
+// (and an early wake-up when something falls due sooner) claims due withdrawals from the
+// projector's due list into claims of its own and takes each as far as it can go now (see
+// processWithdrawal). Starting is fast (one append); third-party calls are bounded separately,
+// so a slow bank does not hold up starts.
 import { randomUUID } from 'node:crypto';
 import cron from 'node-cron';
 import type pg from 'pg';
-import { ensureReadModel } from '../projections/readModelSchema.ts';
+import { isReadModelCurrent } from '../projections/readModelSchema.ts';
 import type { WalletCommandHandler } from '../src/commands/walletCommandHandler.ts';
+import type { PayoutPolicy } from '../src/domain/withdrawal.ts';
 import { createLimit } from '../src/infra/limit.ts';
-import type { Log } from '../src/infra/logger.ts';
+import { createLogger, type Logger } from '../src/infra/logger.ts';
 import { metrics } from '../src/infra/metrics.ts';
-import {
-  type Claim,
-  claimDueWithdrawals,
-  extendLease,
-  readDueSummary,
-  renewLease,
-} from './claimDueWithdrawals.ts';
+import { type Claim, claimDue } from './claims/claimDue.ts';
+import { dueSummary } from './claims/dueSummary.ts';
+import { releaseClaim } from './claims/releaseClaim.ts';
+import { renewClaim } from './claims/renewClaim.ts';
+import { migrateScheduler } from './claims/schema.ts';
+import { sweepClaims } from './claims/sweepClaims.ts';
 import type { PayoutClient } from './payoutClient.ts';
-import { processWithdrawal } from './processWithdrawal.ts';
+import { processWithdrawal, type StepRunner } from './processWithdrawal.ts';
 
 export interface SchedulerOptions {
   readonly pool: pg.Pool;
   readonly commands: WalletCommandHandler;
-  readonly payouts: PayoutClient;
+  readonly payouts: Pick<PayoutClient, 'requestPayout' | 'lookupTransfer'>;
   /** Third-party calls in flight at once. */
   readonly concurrency: number;
   readonly maxAttempts: number;
   readonly retryBaseMs?: number;
+  /** How long until an outcome the third party cannot tell is asked about again. */
+  readonly recheckMs?: number;
   readonly leaseMs: number;
   readonly clock?: () => Date;
-  readonly log?: Log;
-  /** How long a finished row stays leased while the projector removes it. */
+  readonly random?: () => number;
+  readonly log?: Pick<Logger, 'warn' | 'error'>;
+  /** How long a finished withdrawal is held back while the projector takes it off the due list. */
   readonly settleMs?: number;
+  /** Tick every second on its own (default); tests that drive the clock call `tick` themselves. */
+  readonly autoTick?: boolean;
 }
 
-export function startScheduler(options: SchedulerOptions) {
-  const { pool, leaseMs, clock = () => new Date(), log = () => {}, settleMs = 10_000 } = options;
-  const owner = `scheduler-${randomUUID().slice(0, 8)}`;
-  const limitPayout = createLimit(options.concurrency);
+/** Claims taken per query at most. */
+const CLAIM_BATCH = 1000;
+/** Every this many ticks, claims of finished withdrawals are removed. */
+const SWEEP_EVERY = 30;
+
+export async function startScheduler(options: SchedulerOptions) {
+  const { pool, leaseMs, clock = () => new Date(), settleMs = 10_000 } = options;
+  const log = options.log ?? createLogger('scheduler', 'silent');
+  const instance = `scheduler-${randomUUID().slice(0, 8)}`;
+  await migrateScheduler(pool);
+  const policy: PayoutPolicy = {
+    maxAttempts: options.maxAttempts,
+    retryBaseMs: options.retryBaseMs ?? 1000,
+    recheckMs: options.recheckMs ?? 60_000,
+  };
+  const runner: StepRunner = {
+    commands: options.commands,
+    payouts: options.payouts,
+    policy,
+    clock,
+    random: options.random ?? Math.random,
+    limitPayout: createLimit(options.concurrency),
+    renew: (claim) => renewClaim(pool, claim, { now: clock(), leaseMs }),
+    instance,
+    log,
+  };
   // Claimed and not finished: bounded so that queued work still finishes within its lease.
   const maxHeld = options.concurrency * 4;
   const held = new Set<Promise<void>>();
   let stopped = false;
-  let ticking = false;
+  let ticking: Promise<void> | undefined;
+  let ticks = 0;
   let wakeUp: NodeJS.Timeout | undefined;
+  let readModelWarned = false;
 
-  const processOptions = {
-    commands: options.commands,
-    payouts: options.payouts,
-    clock,
-    maxAttempts: options.maxAttempts,
-    retryBaseMs: options.retryBaseMs ?? 1000,
-    limitPayout,
-  };
-
-  async function handle({ withdrawalId, walletId, lease }: Claim) {
-    let until: Date;
+  async function handle(claim: Claim) {
+    let notBefore: Date;
     try {
-      const result = await processWithdrawal(processOptions, walletId, withdrawalId, () =>
-        renewLease(pool, { withdrawalId, lease, now: clock(), leaseMs }),
-      );
-      until = result.done ? new Date(clock().getTime() + settleMs) : result.retryAt;
+      const result = await processWithdrawal(runner, claim);
+      notBefore = result.done ? new Date(clock().getTime() + settleMs) : result.at;
     } catch (error) {
-      // Left leased until a little later; the stream decides what happens on the next try.
-      log('withdrawal step failed; will retry', { withdrawalId, error: (error as Error).message });
-      until = new Date(clock().getTime() + 1000);
+      // Held back a little; the stream decides what happens on the next try.
+      log.warn('withdrawal step failed; will retry', {
+        withdrawalId: claim.withdrawalId,
+        error: (error as Error).message,
+      });
+      notBefore = new Date(clock().getTime() + 1000);
     }
-    await extendLease(pool, { withdrawalId, lease, until }).catch(() => {});
+    await releaseClaim(pool, claim, notBefore).catch(() => {});
   }
 
-  // The due list is a read model: make sure it exists before the first claim (a fresh database).
-  let readModel: Promise<unknown> | undefined;
-
-  async function tick() {
-    if (stopped || ticking) return;
-    ticking = true;
-    try {
-      readModel ??= ensureReadModel(pool).catch((error: unknown) => {
-        readModel = undefined; // try again at the next tick
-        throw error;
-      });
-      await readModel;
-      for (;;) {
-        const now = clock();
-        const claims = await claimDueWithdrawals(pool, {
-          now,
-          limit: Math.min(1000, maxHeld - held.size),
-          leaseMs,
-          owner,
-        });
-        for (const claim of claims) {
-          const work = handle(claim).finally(() => {
-            held.delete(work);
-            // Room again: claim more without waiting for the next tick.
-            if (held.size === maxHeld - 1) void tick();
-          });
-          held.add(work);
-        }
-        if (claims.length < 1000 || held.size >= maxHeld || stopped) break;
-      }
-      const { nextDueAt, backlog } = await readDueSummary(pool, clock());
-      metrics.dueBacklog.set(backlog);
-      scheduleWakeUp(nextDueAt);
-    } catch (error) {
-      log('scheduler tick failed', { error: (error as Error).message });
-    } finally {
-      ticking = false;
+  async function claimAndRun() {
+    // The due list is the projector's: wait until it has the layout this scheduler reads.
+    if (!(await isReadModelCurrent(pool))) {
+      if (!readModelWarned) log.warn('waiting for the projector to build the read model');
+      readModelWarned = true;
+      return;
     }
+    readModelWarned = false;
+    if (++ticks % SWEEP_EVERY === 0) await sweepClaims(pool, clock());
+    for (;;) {
+      const claims = await claimDue(pool, {
+        now: clock(),
+        limit: Math.min(CLAIM_BATCH, maxHeld - held.size),
+        leaseMs,
+        instance,
+      });
+      for (const claim of claims) {
+        const work = handle(claim).finally(() => {
+          held.delete(work);
+          // Room again: claim more without waiting for the next tick.
+          if (held.size === maxHeld - 1) void tick();
+        });
+        held.add(work);
+      }
+      if (claims.length < CLAIM_BATCH || held.size >= maxHeld || stopped) break;
+    }
+    const { nextDueAt, backlog } = await dueSummary(pool, clock());
+    metrics.dueBacklog.set(backlog);
+    scheduleWakeUp(nextDueAt);
+  }
+
+  /** Claims what is due now; resolves when the claims are taken (not when their work is done). */
+  function tick(): Promise<void> {
+    if (stopped) return Promise.resolve();
+    ticking ??= claimAndRun()
+      .catch((error: unknown) => {
+        log.warn('scheduler tick failed', { error: (error as Error).message });
+      })
+      .finally(() => {
+        ticking = undefined;
+      });
+    return ticking;
   }
 
   /** The cron tick comes every second; something due sooner gets its own timer. */
@@ -118,23 +145,30 @@ export function startScheduler(options: SchedulerOptions) {
     if (delay > 0 && delay < 1000) wakeUp = setTimeout(() => void tick(), delay);
   }
 
-  const task = cron.schedule('* * * * * *', () => tick(), { name: owner, noOverlap: true });
-  void tick();
+  const task =
+    options.autoTick === false
+      ? undefined
+      : cron.schedule('* * * * * *', () => tick(), { name: instance, noOverlap: true });
+  if (options.autoTick !== false) void tick();
 
   return {
-    owner,
+    instance,
     /** Claims now instead of at the next tick (tests, and a wake-up after new work). */
     tick,
+    /** Waits until every claim taken so far has been worked (tests driving the clock). */
+    async idle() {
+      while (ticking || held.size > 0) await Promise.allSettled([ticking, ...held]);
+    },
     /** Stops claiming and waits for the work in hand to finish. */
     async stop() {
       stopped = true;
       if (wakeUp) clearTimeout(wakeUp);
-      await task.stop();
-      await task.destroy();
-      while (ticking) await new Promise((resolve) => setTimeout(resolve, 10));
+      await task?.stop();
+      await task?.destroy();
+      await ticking;
       await Promise.allSettled([...held]);
     },
   };
 }
 
-export type Scheduler = ReturnType<typeof startScheduler>;
+export type Scheduler = Awaited<ReturnType<typeof startScheduler>>;

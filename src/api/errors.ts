@@ -4,7 +4,21 @@
 // POST) and form-encoded.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConcurrencyError } from '../commands/walletCommandHandler.ts';
-import { WalletError } from '../domain/wallet.ts';
+import {
+  DomainError,
+  IdempotencyKeyReused,
+  InvalidAmount,
+  InvalidCurrency,
+  InvalidScheduledTime,
+  InvalidTarget,
+  WalletAlreadyExists,
+  WalletNotFound,
+  WithdrawalNotCancellable,
+  WithdrawalNotFound,
+  WithdrawalNotSettleable,
+} from '../domain/errors.ts';
+import { type AmountProblem, formatAmount } from '../domain/money.ts';
+import { RequestError } from './requestError.ts';
 import {
   DATETIME_FORMAT_MESSAGE,
   DURATION_FORMAT_MESSAGE,
@@ -76,9 +90,90 @@ export function fieldErrors(errors: readonly AjvError[], body: unknown): Record<
 }
 
 /** A 400 for text that cannot be stored, before it reaches an event (and fails a whole append). */
-function refuseUnstorableText(body: unknown): WalletError | null {
+function refuseUnstorableText(body: unknown): RequestError | null {
   const fields = findUnstorableText(body);
-  return fields ? new WalletError('invalid', 'Unstorable text.', fields) : null;
+  return fields ? new RequestError(400, fields) : null;
+}
+
+/** The original service's messages for an amount (Django REST framework's words). */
+function amountMessages(problem: AmountProblem, currency: string): string[] {
+  switch (problem.kind) {
+    case 'not_a_number':
+      return ['A valid number is required.'];
+    case 'too_many_places':
+      return [`Ensure that there are no more than ${problem.maxPlaces} decimal places.`];
+    case 'not_positive':
+      return [
+        `Positive value required, got ${formatAmount(problem.value, currency)}.`,
+        `Ensure this value is greater than or equal to ${formatAmount(problem.minimum, currency)}.`,
+      ];
+    case 'too_large':
+      return [
+        `Ensure this value is less than or equal to ${formatAmount(problem.maximum, currency)}.`,
+      ];
+  }
+}
+
+/** When a withdrawal is due, as the request said it: `delay` or `scheduled_time`. */
+function scheduleMessage(error: InvalidScheduledTime, body: unknown): [string, string] {
+  const byDelay = typeof body === 'object' && body !== null && 'delay' in body;
+  if (byDelay) {
+    return error.problem === 'not_in_future'
+      ? ['delay', 'Ensure the delay is greater than 0 seconds.']
+      : ['delay', 'Ensure the delay is at most 10 years.'];
+  }
+  const messages = {
+    not_a_time: 'Scheduled time is out of range.',
+    not_in_future: 'Scheduled time must be in the future.',
+    too_far_ahead: 'Scheduled time must be within 10 years.',
+  };
+  return ['scheduled_time', messages[error.problem]];
+}
+
+function targetMessage(error: InvalidTarget, body: unknown): string {
+  const given = (body as { target?: unknown } | undefined)?.target;
+  switch (error.problem.kind) {
+    case 'not_found':
+      return `Invalid pk "${typeof given === 'string' ? given : error.targetId}" - object does not exist.`;
+    case 'same_wallet':
+      return 'Target wallet must differ from the source wallet.';
+    case 'other_currency':
+      return `Target wallet holds ${error.problem.targetCurrency}, this wallet holds ${error.problem.currency}.`;
+  }
+}
+
+/** Status and body for what the domain refused: the one place its errors meet HTTP. */
+export function domainErrorReply(
+  error: DomainError,
+  body: unknown,
+): { status: number; body: Record<string, unknown> } {
+  const fields = (field: string, ...messages: string[]) => ({
+    status: 400,
+    body: { [field]: messages },
+  });
+  const detail = (status: number, text: string) => ({ status, body: { detail: text } });
+  if (error instanceof WalletNotFound) return detail(404, 'Not found.');
+  if (error instanceof WithdrawalNotFound) return detail(404, error.message);
+  if (error instanceof InvalidAmount) {
+    return fields('amount', ...error.problems.flatMap((p) => amountMessages(p, error.currency)));
+  }
+  if (error instanceof InvalidCurrency) {
+    return fields('currency', `"${error.currency}" is not a valid ISO 4217 currency code.`);
+  }
+  if (error instanceof InvalidScheduledTime) {
+    const [field, message] = scheduleMessage(error, body);
+    return fields(field, message);
+  }
+  if (error instanceof InvalidTarget) return fields('target', targetMessage(error, body));
+  if (
+    error instanceof WalletAlreadyExists ||
+    error instanceof IdempotencyKeyReused ||
+    error instanceof WithdrawalNotCancellable ||
+    error instanceof WithdrawalNotSettleable
+  ) {
+    return detail(409, error.message);
+  }
+  return detail(400, error.message);
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
@@ -117,10 +212,12 @@ export function installErrorHandling(app: FastifyInstance): void {
         const input = error.validationContext === 'body' ? request.body : request.query;
         return reply.code(400).send(fieldErrors(error.validation, input));
       }
-      if (error instanceof WalletError) {
-        if (error.kind === 'invalid')
-          return reply.code(400).send(error.fields ?? { detail: error.message });
-        return reply.code(error.kind === 'not_found' ? 404 : 409).send({ detail: error.message });
+      if (error instanceof RequestError) {
+        return reply.code(error.status).headers(error.headers).send(error.body);
+      }
+      if (error instanceof DomainError) {
+        const answer = domainErrorReply(error, request.body);
+        return reply.code(answer.status).send(answer.body);
       }
       if (error instanceof ConcurrencyError) {
         return reply.code(503).header('retry-after', '1').send({ detail: error.message });

@@ -1,6 +1,6 @@
 // Turning the wire's strings into values, with field messages in the original service's style.
 import { createHash } from 'node:crypto';
-import { MAX_SCHEDULE_AHEAD_MS, WalletError } from '../domain/wallet.ts';
+import { fieldError, RequestError } from './requestError.ts';
 
 const ISO_DATETIME =
   /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$/i;
@@ -8,8 +8,7 @@ const ISO_DATETIME =
 export const DATETIME_FORMAT_MESSAGE =
   'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]]+HH:MM or Z.';
 
-const invalid = (field: string, message: string) =>
-  new WalletError('invalid', message, { [field]: [message] });
+const invalid = (field: string, message: string) => fieldError(field, message);
 
 const JSON_NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
@@ -157,8 +156,6 @@ export function parseDelay(value: string | number): number {
   }
   if (!Number.isFinite(seconds)) throw invalid('delay', DURATION_FORMAT_MESSAGE);
   if (seconds <= 0) throw invalid('delay', 'Ensure the delay is greater than 0 seconds.');
-  if (seconds * 1000 > MAX_SCHEDULE_AHEAD_MS)
-    throw invalid('delay', 'Ensure the delay is at most 10 years.');
   const ms = Math.round(seconds * 1000);
   if (ms < 1) throw invalid('delay', 'Ensure the delay is at least 0.001 seconds.');
   return ms;
@@ -171,7 +168,7 @@ export function parseSchedule(
 ): Date {
   if (body.scheduled_time !== undefined && body.delay !== undefined) {
     const message = 'Give either scheduled_time or delay, not both.';
-    throw new WalletError('invalid', message, { non_field_errors: [message] });
+    throw invalid('non_field_errors', message);
   }
   if (body.delay !== undefined) return new Date(now.getTime() + parseDelay(body.delay));
   if (body.scheduled_time === undefined) {
@@ -184,14 +181,12 @@ export function parseSchedule(
 export function refuseFields(body: unknown): void {
   if (body === undefined || body === null) return;
   if (typeof body !== 'object' || Array.isArray(body)) {
-    const message = 'Invalid data. Expected a dictionary.';
-    throw new WalletError('invalid', message, { non_field_errors: [message] });
+    throw invalid('non_field_errors', 'Invalid data. Expected a dictionary.');
   }
   const fields = Object.keys(body);
   if (fields.length > 0) {
-    throw new WalletError(
-      'invalid',
-      'Unknown field.',
+    throw new RequestError(
+      400,
       Object.fromEntries(fields.map((field) => [field, ['Unknown field.']])),
     );
   }

@@ -141,6 +141,9 @@ export const HistoryResponse = Type.Object({
       position: Type.Object({ commit: Type.String(), prepare: Type.String() }),
       recorded_at: Type.String(),
       data: Type.Unknown(),
+      metadata: Type.Unknown({
+        description: 'Who caused it (actor) and why ($correlationId, $causationId)',
+      }),
     }),
   ),
 });

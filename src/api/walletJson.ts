@@ -1,43 +1,40 @@
 // The wallet JSON of the original service (url, uuid, balance, created, updated,
-// outgoing_transactions, incoming_transactions), plus currency, owner and counterparties.
-// Built from a `WalletView`, whether that came from the read model or from a folded stream, so a
-// command's response and a later GET are the same document.
-import type { TransactionView, WalletView } from '../../projections/queries.ts';
+// outgoing_transactions, incoming_transactions), plus currency, owner and counterparties. Built
+// from the wallet's folded stream, so a command's response and a later GET are the same document;
+// list items come from the read model in the same transaction shape.
+import type { TransactionView } from '../../projections/queries.ts';
 import { formatAmount } from '../domain/money.ts';
 import type { Wallet } from '../domain/wallet.ts';
 
-/** The view of a folded wallet stream (the authoritative state a command just decided on). */
-export function viewOfWallet(wallet: Wallet): WalletView {
+/** A wallet's withdrawals and the transfers it received, as transactions. */
+function transactionsOf(wallet: Wallet) {
   return {
-    id: wallet.id,
-    currency: wallet.currency,
-    owner: wallet.owner,
-    balance: wallet.balance,
-    createdAt: wallet.createdAt,
-    updatedAt: wallet.updatedAt,
-    revision: wallet.revision,
-    outgoing: [...wallet.withdrawals.values()].map((w) => ({
-      id: w.id,
-      kind: 'withdrawal',
-      amount: w.amount,
-      counterparty: w.target,
-      scheduledTime: w.scheduledTime,
-      status: w.status,
-      errorMessage: w.errorMessage,
-      createdAt: w.createdAt,
-      updatedAt: w.updatedAt,
-    })),
-    incoming: [...wallet.incoming.values()].map((t) => ({
-      id: t.withdrawalId,
-      kind: 'transfer_in',
-      amount: t.amount,
-      counterparty: t.fromWalletId,
-      scheduledTime: t.scheduledTime,
-      status: 'SUCCESS',
-      errorMessage: '',
-      createdAt: t.at,
-      updatedAt: t.at,
-    })),
+    outgoing: [...wallet.withdrawals.values()].map(
+      (w): TransactionView => ({
+        id: w.id,
+        kind: 'withdrawal',
+        amount: w.amount,
+        counterparty: w.target,
+        scheduledTime: w.scheduledTime,
+        status: w.status,
+        errorMessage: w.errorMessage,
+        createdAt: w.createdAt,
+        updatedAt: w.updatedAt,
+      }),
+    ),
+    incoming: [...wallet.incoming.values()].map(
+      (t): TransactionView => ({
+        id: t.withdrawalId,
+        kind: 'transfer_in',
+        amount: t.amount,
+        counterparty: t.fromWalletId,
+        scheduledTime: t.scheduledTime,
+        status: 'SUCCESS',
+        errorMessage: '',
+        createdAt: t.at,
+        updatedAt: t.at,
+      }),
+    ),
   };
 }
 
@@ -56,16 +53,17 @@ export function renderTransaction(t: TransactionView, currency: string) {
   };
 }
 
-export function renderWallet(view: WalletView, baseUrl: string) {
+export function renderWallet(wallet: Wallet, baseUrl: string) {
+  const { outgoing, incoming } = transactionsOf(wallet);
   return {
-    url: `${baseUrl}/api/wallets/${view.id}/`,
-    uuid: view.id,
-    currency: view.currency,
-    owner: view.owner,
-    balance: formatAmount(view.balance, view.currency),
-    created: view.createdAt,
-    updated: view.updatedAt,
-    outgoing_transactions: view.outgoing.map((t) => renderTransaction(t, view.currency)),
-    incoming_transactions: view.incoming.map((t) => renderTransaction(t, view.currency)),
+    url: `${baseUrl}/api/wallets/${wallet.id}/`,
+    uuid: wallet.id,
+    currency: wallet.currency,
+    owner: wallet.owner,
+    balance: formatAmount(wallet.balance, wallet.currency),
+    created: wallet.createdAt,
+    updated: wallet.updatedAt,
+    outgoing_transactions: outgoing.map((t) => renderTransaction(t, wallet.currency)),
+    incoming_transactions: incoming.map((t) => renderTransaction(t, wallet.currency)),
   };
 }

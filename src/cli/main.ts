@@ -1,4 +1,5 @@
 // `npm start` and `npm run cli -- <command>`: every role of the service, and its operator tools.
+import os from 'node:os';
 import { rebuildReadModel } from '../../projections/rebuild.ts';
 import { verifyReadModel } from '../../projections/verify.ts';
 import { createWalletCommandHandler, toWalletEvent } from '../commands/walletCommandHandler.ts';
@@ -118,11 +119,17 @@ async function settle(runtime: Runtime, args: string[]): Promise<number> {
     );
     return 1;
   }
+  const operator = os.userInfo().username;
   const { wallet } = await commands.handle(
     walletId,
-    verdict === 'paid'
-      ? { type: 'CompleteWithdrawal', withdrawalId }
-      : { type: 'FailWithdrawal', withdrawalId, reason: 'Not paid (settled by an operator).' },
+    {
+      type: 'SettleWithdrawal',
+      withdrawalId,
+      verdict: verdict === 'paid' ? 'paid' : 'not_paid',
+      operator,
+      force: false,
+    },
+    { actor: { type: 'operator', name: operator } },
   );
   const status = wallet.withdrawals.get(withdrawalId)?.status;
   console.log(
@@ -166,7 +173,7 @@ async function main(argv: string[]): Promise<number> {
             roles.push(service);
             thirdParty = service.url as string;
           }
-          roles.push(startSchedulerRole(runtime, thirdParty));
+          roles.push(await startSchedulerRole(runtime, thirdParty));
         }
         const api = await startApi(runtime);
         roles.push(api);
@@ -185,7 +192,7 @@ async function main(argv: string[]): Promise<number> {
           console.error('schedule needs TRANSACTION_SERVICE_URL (the payout service to call).');
           return 2;
         }
-        const scheduler = startSchedulerRole(runtime, config.transactionServiceUrl);
+        const scheduler = await startSchedulerRole(runtime, config.transactionServiceUrl);
         const ops = await startOpsRole(runtime);
         await runUntilSignalled(runtime, ops ? [scheduler, ops] : [scheduler]);
         return 0;

@@ -146,14 +146,17 @@ export function startProjector(runtime: Runtime): Running & { isActive(): boolea
   };
 }
 
-export function startSchedulerRole(runtime: Runtime, transactionServiceUrl: string): Running {
+export async function startSchedulerRole(
+  runtime: Runtime,
+  transactionServiceUrl: string,
+): Promise<Running> {
   const { config, db, store, log } = runtime;
   const payouts = createPayoutClient({
     baseUrl: transactionServiceUrl,
     timeoutMs: config.thirdPartyTimeoutMs,
     connections: config.schedulerConcurrency,
   });
-  const scheduler = startScheduler({
+  const scheduler = await startScheduler({
     pool: db.pool,
     commands: createWalletCommandHandler(store, {
       onConflict: () => metrics.commandConflicts.inc(),
@@ -163,7 +166,7 @@ export function startSchedulerRole(runtime: Runtime, transactionServiceUrl: stri
     maxAttempts: config.withdrawalMaxAttempts,
     retryBaseMs: config.withdrawalRetryBaseMs,
     leaseMs: config.leaseMs,
-    log: (message, details) => log.warn(message, details),
+    log,
   });
   return {
     ...untilStopped(async () => {

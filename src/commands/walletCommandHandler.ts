@@ -3,24 +3,23 @@
 // conflict, a current one saves the read, so a command is usually one round trip to the store.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WALLET_EVENT_TYPES, type WalletEvent, walletStreamId } from '../domain/events.ts';
+import { isWalletEventType, type WalletEvent, walletStreamId } from '../domain/events.ts';
 import {
   decide,
   evolve,
   fold,
   initialState,
   previousResult,
-  snapshot,
   type Wallet,
   type WalletCommand,
   type WalletState,
-  workingCopy,
 } from '../domain/wallet.ts';
 import {
   type EventStore,
   type RecordedEvent,
   WrongExpectedVersionError,
 } from '../eventstore/eventStore.ts';
+import { type CommandContext, metadataOf } from './metadata.ts';
 
 export interface CommandResult {
   /** The wallet right after the command (or, for a replayed keyed command, after its first run). */
@@ -50,6 +49,7 @@ const MAX_BATCH = 100;
 /** A queued request: a command, or (`undefined`) a fresh read of the wallet. */
 interface Pending {
   readonly command: WalletCommand | undefined;
+  readonly context?: CommandContext | undefined;
   resolve(result: CommandResult): void;
   reject(error: unknown): void;
 }
@@ -61,7 +61,7 @@ interface Entry {
 }
 
 export function toWalletEvent(recorded: RecordedEvent): WalletEvent {
-  if (!WALLET_EVENT_TYPES.includes(recorded.type as WalletEvent['type'])) {
+  if (!isWalletEventType(recorded.type)) {
     throw new Error(`Unknown event type ${recorded.type} in ${recorded.streamId}`);
   }
   return { type: recorded.type, data: recorded.data } as WalletEvent;
@@ -138,14 +138,14 @@ export function createWalletCommandHandler(store: EventStore, options: CommandHa
     // Whether `entry` is known to be the store's current state (read now, or proven by an append).
     let current = cached === undefined;
     for (let attempt = 0; ; attempt++) {
-      // Decided on a copy: if the append fails, the cached state is still what the store holds.
-      let state = entry.state && workingCopy(entry.state);
-      const events: WalletEvent[] = [];
+      // States are values: a failed append leaves the cached one as the store has it.
+      let state = entry.state;
+      const events: { event: WalletEvent; context: CommandContext | undefined }[] = [];
       const results: (CommandResult | Error | { replayOf: bigint })[] = [];
       const byRevision = new Map<bigint, Wallet>();
-      for (const { command } of batch) {
+      for (const { command, context } of batch) {
         if (!command) {
-          results.push({ wallet: (state && snapshot(state)) as Wallet, appended: [] });
+          results.push({ wallet: state as Wallet, appended: [] });
           continue;
         }
         try {
@@ -158,15 +158,13 @@ export function createWalletCommandHandler(store: EventStore, options: CommandHa
                 ? previousResult(state, command.idempotency?.key)
                 : undefined;
             results.push(
-              replayOf === undefined
-                ? { wallet: snapshot(state as Wallet), appended: [] }
-                : { replayOf },
+              replayOf === undefined ? { wallet: state as Wallet, appended: [] } : { replayOf },
             );
             continue;
           }
           state = fold(decided, state);
-          events.push(...decided);
-          const wallet = snapshot(state as Wallet);
+          for (const event of decided) events.push({ event, context });
+          const wallet = state as Wallet;
           byRevision.set(wallet.revision, wallet);
           results.push({ wallet, appended: decided });
         } catch (error) {
@@ -184,7 +182,12 @@ export function createWalletCommandHandler(store: EventStore, options: CommandHa
         if (events.length > 0) {
           const { nextRevision } = await store.appendToStream(
             walletStreamId(walletId),
-            events.map((e) => ({ id: randomUUID(), type: e.type, data: e.data })),
+            events.map(({ event, context }) => ({
+              id: randomUUID(),
+              type: event.type,
+              data: event.data,
+              metadata: metadataOf(context),
+            })),
             { expectedRevision: entry.revision < 0n ? 'no_stream' : entry.revision },
           );
           remember(walletId, { state, revision: nextRevision });
@@ -210,7 +213,7 @@ export function createWalletCommandHandler(store: EventStore, options: CommandHa
             const wallet =
               byRevision.get(result.replayOf) ??
               (await loadAsOf(walletId, { revision: result.replayOf }));
-            return { wallet: snapshot(wallet as Wallet), appended: [] };
+            return { wallet: wallet as Wallet, appended: [] };
           } catch (error) {
             return error as Error;
           }
@@ -219,9 +222,16 @@ export function createWalletCommandHandler(store: EventStore, options: CommandHa
     }
   }
 
-  /** Decides and appends `command` for the wallet; see `drain` for how commands are batched. */
-  function handle(walletId: string, command: WalletCommand): Promise<CommandResult> {
-    return enqueue(walletId, { command });
+  /**
+   * Decides and appends `command` for the wallet, its events carrying who asked and why
+   * (`context`); see `drain` for how commands are batched.
+   */
+  function handle(
+    walletId: string,
+    command: WalletCommand,
+    context?: CommandContext,
+  ): Promise<CommandResult> {
+    return enqueue(walletId, { command, context });
   }
 
   /** The wallet as the store has it now (a fresh read, so never stale); null if none. */
@@ -232,7 +242,7 @@ export function createWalletCommandHandler(store: EventStore, options: CommandHa
 
   /**
    * The wallet as it was: after the event at `revision`, or after the last event recorded at or
-   * before `time`. Folds from the start into a fresh state (the cached one moves on).
+   * before `time`, folded from the start.
    */
   async function loadAsOf(
     walletId: string,

@@ -12,6 +12,15 @@ export interface IdempotencyStamp {
 
 export type AttemptOutcome = 'failed' | 'unknown';
 
+/** An operator ended the withdrawal (`settle`); `forced`: despite an outstanding request. */
+export interface Settlement {
+  readonly operator: string;
+  readonly forced: boolean;
+}
+
+/** A definite verdict of the third party, from a payout answer or its status lookup. */
+export type ReportedVerdict = 'paid' | 'refused' | 'not_paid';
+
 export type WalletEvent =
   | {
       type: 'WalletCreated';
@@ -64,11 +73,52 @@ export type WalletEvent =
         at: string;
       };
     }
-  | { type: 'WithdrawalSucceeded'; data: { withdrawalId: string; attempt: number; at: string } }
+  | {
+      type: 'WithdrawalSucceeded';
+      data: { withdrawalId: string; attempt: number; at: string; settledBy?: Settlement };
+    }
   | {
       type: 'WithdrawalFailed';
       /** `refunded` is what `WithdrawalStarted` took and now goes back ("0.00" if it never started). */
-      data: { withdrawalId: string; reason: string; refunded: string; at: string };
+      data: {
+        withdrawalId: string;
+        reason: string;
+        refunded: string;
+        at: string;
+        settledBy?: Settlement;
+      };
+    }
+  | {
+      /**
+       * The third party cannot tell whether the outstanding request was paid (it has no status
+       * lookup, or the lookup fails): the money stays out, the scheduler asks again from
+       * `nextCheckAt` on, and an operator may settle it from the bank's own records.
+       */
+      type: 'WithdrawalAwaitingSettlement';
+      data: {
+        withdrawalId: string;
+        attempt: number;
+        reason: string;
+        nextCheckAt: string;
+        at: string;
+      };
+    }
+  | {
+      /**
+       * The third party's verdict arrived for a withdrawal that had already ended the other way
+       * (paid after a refund, or refused after a success). Nothing is undone: `amount` is owed
+       * back by the wallet's owner (`reported: 'paid'`) or to the owner (otherwise), for an
+       * operator to sort out.
+       */
+      type: 'WithdrawalOutcomeConflict';
+      data: {
+        withdrawalId: string;
+        recorded: 'SUCCESS' | 'FAILED';
+        reported: ReportedVerdict;
+        amount: string;
+        reason: string;
+        at: string;
+      };
     }
   | { type: 'WithdrawalCancelled'; data: { withdrawalId: string; at: string } & IdempotencyStamp }
   | {
@@ -84,18 +134,31 @@ export type WalletEvent =
 
 export type WalletEventType = WalletEvent['type'];
 
-export const WALLET_EVENT_TYPES: readonly WalletEventType[] = [
-  'WalletCreated',
-  'Deposited',
-  'WithdrawalScheduled',
-  'WithdrawalStarted',
-  'WithdrawalPayoutRequested',
-  'WithdrawalAttemptFailed',
-  'WithdrawalSucceeded',
-  'WithdrawalFailed',
-  'WithdrawalCancelled',
-  'TransferReceived',
-];
+// A record over the union, so a new event type fails the build until it is listed here.
+const EVENT_TYPES: Record<WalletEventType, true> = {
+  WalletCreated: true,
+  Deposited: true,
+  WithdrawalScheduled: true,
+  WithdrawalStarted: true,
+  WithdrawalPayoutRequested: true,
+  WithdrawalAttemptFailed: true,
+  WithdrawalSucceeded: true,
+  WithdrawalFailed: true,
+  WithdrawalAwaitingSettlement: true,
+  WithdrawalOutcomeConflict: true,
+  WithdrawalCancelled: true,
+  TransferReceived: true,
+};
+
+export const WALLET_EVENT_TYPES = Object.keys(EVENT_TYPES) as readonly WalletEventType[];
+
+export const isWalletEventType = (type: string): type is WalletEventType =>
+  Object.hasOwn(EVENT_TYPES, type);
+
+/** For exhaustive switches over the event union: a new event type fails the build there. */
+export function unhandled(event: never): never {
+  throw new Error(`Unhandled event ${JSON.stringify(event)}`);
+}
 
 export const walletStreamId = (walletId: string): string => `wallet-${walletId}`;
 export const WALLET_STREAM_PREFIX = 'wallet-';

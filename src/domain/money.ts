@@ -50,12 +50,21 @@ export function toMinorUnits(amount: string, currency: string): bigint {
   return parsed.minor;
 }
 
-export type AmountResult = { ok: true; minor: bigint } | { ok: false; errors: string[] };
+/** What is wrong with a client's amount; the API words it (the original service's messages). */
+export type AmountProblem =
+  | { readonly kind: 'not_a_number' }
+  | { readonly kind: 'too_many_places'; readonly maxPlaces: number }
+  /** Zero or negative: `value` is what was given, `minimum` one minor unit. */
+  | { readonly kind: 'not_positive'; readonly value: bigint; readonly minimum: bigint }
+  | { readonly kind: 'too_large'; readonly maximum: bigint };
+
+export type AmountResult =
+  | { ok: true; minor: bigint }
+  | { ok: false; problems: readonly AmountProblem[] };
 
 /**
- * Validates a client's amount the way the original (Django REST framework) service did, with its
- * messages: a number (string or JSON number), no more decimal places than the currency has,
- * positive and at least one minor unit, at most `MAX_AMOUNT`.
+ * Reads a client's amount: a number (string or JSON number), no more decimal places than the
+ * currency has, positive and at least one minor unit, at most `MAX_AMOUNT`.
  */
 export function parseAmount(input: unknown, currency: string): AmountResult {
   const exponent = currencyExponent(currency);
@@ -66,23 +75,15 @@ export function parseAmount(input: unknown, currency: string): AmountResult {
         ? String(input)
         : undefined;
   const parsed = text === undefined ? undefined : parseDecimal(text, exponent);
-  if (parsed === undefined) return { ok: false, errors: ['A valid number is required.'] };
+  if (parsed === undefined) return { ok: false, problems: [{ kind: 'not_a_number' }] };
   if (parsed.places > exponent) {
-    return {
-      ok: false,
-      errors: [`Ensure that there are no more than ${exponent} decimal places.`],
-    };
+    return { ok: false, problems: [{ kind: 'too_many_places', maxPlaces: exponent }] };
   }
-  const errors: string[] = [];
-  if (parsed.minor <= 0n) {
-    errors.push(`Positive value required, got ${formatAmount(parsed.minor, currency)}.`);
-    errors.push(`Ensure this value is greater than or equal to ${formatAmount(1n, currency)}.`);
-  }
-  const max = toMinorUnits(MAX_AMOUNT, currency);
-  if (parsed.minor > max) {
-    errors.push(`Ensure this value is less than or equal to ${formatAmount(max, currency)}.`);
-  }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, minor: parsed.minor };
+  const problems: AmountProblem[] = [];
+  if (parsed.minor <= 0n) problems.push({ kind: 'not_positive', value: parsed.minor, minimum: 1n });
+  const maximum = toMinorUnits(MAX_AMOUNT, currency);
+  if (parsed.minor > maximum) problems.push({ kind: 'too_large', maximum });
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, minor: parsed.minor };
 }
 
 /** `places` counts the written decimal places, trailing zeros included (as the original did). */

@@ -74,6 +74,17 @@ export const metrics = {
     labelNames: ['result'] as const,
     registers: [registry],
   }),
+  resendsAfterNotFound: new Counter({
+    name: 'scheduler_payout_resends_after_not_found_total',
+    help: 'Payout requests on record that the third party did not know, so another one follows',
+    registers: [registry],
+  }),
+  outcomeConflicts: new Counter({
+    name: 'scheduler_withdrawal_outcome_conflicts_total',
+    help: 'Third-party verdicts that contradict how the withdrawal ended, by reported verdict',
+    labelNames: ['reported'] as const,
+    registers: [registry],
+  }),
   withdrawalOutcomes: new Counter({
     name: 'scheduler_withdrawal_outcomes_total',
     help: 'Withdrawals ended by the scheduler, by outcome',

@@ -7,8 +7,9 @@ import {
   createWalletCommandHandler,
   toWalletEvent,
 } from '../../src/commands/walletCommandHandler.ts';
+import { DomainError, IdempotencyKeyReused, WalletAlreadyExists } from '../../src/domain/errors.ts';
 import { walletStreamId } from '../../src/domain/events.ts';
-import { evolve, type Wallet, WalletError, type WalletState } from '../../src/domain/wallet.ts';
+import { evolve, type Wallet, type WalletState } from '../../src/domain/wallet.ts';
 import type { EventStore } from '../../src/eventstore/eventStore.ts';
 import { openPostgresEventStore } from '../../src/eventstore/postgres/index.ts';
 import { createTestDatabase } from '../support/database.ts';
@@ -150,8 +151,7 @@ t.test('wallet command handler on PostgreSQL', async (t) => {
         idempotency: { ...idempotency, requestHash: 'x' },
       })
       .catch((e: unknown) => e);
-    t.type(mismatch, WalletError);
-    t.equal((mismatch as WalletError).kind, 'conflict');
+    t.type(mismatch, IdempotencyKeyReused);
     t.equal((await balances(store, walletId)).state.balance, 600n, 'the retry moved no money');
   });
 
@@ -207,7 +207,7 @@ t.test('wallet command handler on PostgreSQL', async (t) => {
       const settled = await Promise.allSettled(commands);
       const refused = settled.filter((r) => r.status === 'rejected');
       t.equal(refused.length, 1, 'only the invalid command is refused');
-      t.type((refused[0] as PromiseRejectedResult).reason, WalletError);
+      t.type((refused[0] as PromiseRejectedResult).reason, DomainError);
       const results = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       const applied = results.filter((r) => r.appended.length > 0);
       t.equal(applied.length, 57, '59 valid deposits, 2 of them replays of one keyed deposit');
@@ -324,12 +324,6 @@ t.test('wallet command handler on PostgreSQL', async (t) => {
       ),
     );
     t.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
-    t.ok(
-      results.every(
-        (r) =>
-          r.status === 'fulfilled' ||
-          (r.reason instanceof WalletError && r.reason.kind === 'conflict'),
-      ),
-    );
+    t.ok(results.every((r) => r.status === 'fulfilled' || r.reason instanceof WalletAlreadyExists));
   });
 });

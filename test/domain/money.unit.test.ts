@@ -43,38 +43,31 @@ t.test('parses valid amounts exactly', async (t) => {
   );
 });
 
-t.test('rejects with the original service messages', async (t) => {
+t.test('names what is wrong (the API words it as the original did)', async (t) => {
+  const notANumber = { ok: false, problems: [{ kind: 'not_a_number' }] };
   t.same(parseAmount('-50.00', 'USD'), {
     ok: false,
-    errors: [
-      'Positive value required, got -50.00.',
-      'Ensure this value is greater than or equal to 0.01.',
-    ],
+    problems: [{ kind: 'not_positive', value: -5000n, minimum: 1n }],
   });
   t.same(parseAmount('0', 'USD'), {
     ok: false,
-    errors: [
-      'Positive value required, got 0.00.',
-      'Ensure this value is greater than or equal to 0.01.',
-    ],
+    problems: [{ kind: 'not_positive', value: 0n, minimum: 1n }],
   });
   for (const bad of ['abc', '', '1e5', '1.2.3', 'NaN', 'Infinity', '0x10', '1,00', '--1', '.']) {
-    t.same(parseAmount(bad, 'USD'), { ok: false, errors: ['A valid number is required.'] }, bad);
+    t.same(parseAmount(bad, 'USD'), notANumber, bad);
   }
-  for (const bad of [null, true, {}, [], Number.NaN]) {
-    t.same(parseAmount(bad, 'USD'), { ok: false, errors: ['A valid number is required.'] });
-  }
+  for (const bad of [null, true, {}, [], Number.NaN]) t.same(parseAmount(bad, 'USD'), notANumber);
   t.same(parseAmount('1.001', 'USD'), {
     ok: false,
-    errors: ['Ensure that there are no more than 2 decimal places.'],
+    problems: [{ kind: 'too_many_places', maxPlaces: 2 }],
   });
   t.same(parseAmount('1.5', 'JPY'), {
     ok: false,
-    errors: ['Ensure that there are no more than 0 decimal places.'],
+    problems: [{ kind: 'too_many_places', maxPlaces: 0 }],
   });
   t.same(parseAmount('1000000000000.01', 'USD'), {
     ok: false,
-    errors: ['Ensure this value is less than or equal to 1000000000000.00.'],
+    problems: [{ kind: 'too_large', maximum: 100000000000000n }],
   });
   t.same(parseAmount('9'.repeat(40), 'USD').ok, false, 'no 10-digit cap, but a bound');
 });

@@ -11,9 +11,10 @@ import {
   createWalletCommandHandler,
   toWalletEvent,
 } from '../../src/commands/walletCommandHandler.ts';
+import { DomainError } from '../../src/domain/errors.ts';
 import { WALLET_STREAM_PREFIX } from '../../src/domain/events.ts';
 import { toMinorUnits } from '../../src/domain/money.ts';
-import { WalletError } from '../../src/domain/wallet.ts';
+import type { PayoutAnswer } from '../../src/domain/withdrawal.ts';
 import { START } from '../../src/eventstore/eventStore.ts';
 import { runCli } from '../support/cli.ts';
 import { waitUntilProjected } from '../support/projection.ts';
@@ -90,22 +91,28 @@ t.test(
           await sleep(60);
           try {
             await scheduler.handle(w.walletId, { type: 'StartWithdrawal', withdrawalId: w.id });
-            const outcome = rng.next();
-            if (outcome < 0.2) {
-              await scheduler.handle(w.walletId, {
-                type: 'RecordAttemptFailure',
-                withdrawalId: w.id,
-                attempt: 1,
-                reason: 'HTTP 503',
-                outcome: 'failed',
-                nextAttemptAt: new Date(Date.now() + 10),
-              });
-            }
-            if (outcome < 0.5) {
+            const policy = { maxAttempts: 3, retryBaseMs: 10, recheckMs: 1000 };
+            const answerFor = async (answer: PayoutAnswer) => {
+              const before = (await scheduler.load(w.walletId))?.withdrawals.get(w.id);
               const { wallet } = await scheduler.handle(w.walletId, {
-                type: 'CompleteWithdrawal',
+                type: 'RequestPayout',
                 withdrawalId: w.id,
+                attempt: (before?.attempts ?? 0) + 1,
               });
+              const attempt = wallet.withdrawals.get(w.id)?.requestedAttempt ?? 1;
+              return scheduler.handle(w.walletId, {
+                type: 'RecordPayoutAnswer',
+                withdrawalId: w.id,
+                attempt,
+                answer,
+                policy,
+                jitter: 1,
+              });
+            };
+            const outcome = rng.next();
+            if (outcome < 0.2) await answerFor({ kind: 'failed', reason: 'HTTP 503' });
+            if (outcome < 0.5) {
+              const { wallet } = await answerFor({ kind: 'paid' });
               const done = wallet.withdrawals.get(w.id);
               if (done?.status === 'SUCCESS' && w.target) {
                 await scheduler.handle(w.target, {
@@ -117,14 +124,10 @@ t.test(
                 });
               }
             } else if (outcome < 0.7) {
-              await scheduler.handle(w.walletId, {
-                type: 'FailWithdrawal',
-                withdrawalId: w.id,
-                reason: 'refused',
-              });
+              await answerFor({ kind: 'refused', reason: 'refused' });
             }
           } catch (error) {
-            if (!(error instanceof WalletError)) throw error; // e.g. completing a cancelled one
+            if (!(error instanceof DomainError)) throw error; // e.g. a cancelled one
           }
         }
         if (response) statusCounts[response.status] = (statusCounts[response.status] ?? 0) + 1;

@@ -5,10 +5,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import {
   CheckpointMovedError,
-  inBatches,
   readCheckpoint,
   storeCheckpoint,
-} from '../../projections/projector.ts';
+} from '../../projections/checkpoint.ts';
+import { inBatches } from '../../projections/projector.ts';
 import { LIVE_SCHEMA } from '../../projections/readModelSchema.ts';
 import { rebuildReadModel } from '../../projections/rebuild.ts';
 import { verifyReadModel } from '../../projections/verify.ts';
@@ -71,7 +71,7 @@ t.test('projector on PostgreSQL', async (t) => {
   t.test('the checkpoint only moves from where it is', async (t) => {
     const { position } = await readCheckpoint(db.pool, LIVE_SCHEMA);
     const error = await storeCheckpoint(db.pool, LIVE_SCHEMA, START, position, new Date()).catch(
-      (e) => e,
+      (e: unknown) => e,
     );
     t.type(error, CheckpointMovedError);
   });

@@ -30,7 +30,8 @@ t.test('a scheduler killed mid-payout loses nothing and pays nothing twice', asy
   const source = (await http('POST', '/api/wallets/', {})).body.uuid as string;
   const target = (await http('POST', '/api/wallets/', {})).body.uuid as string;
   await http('PATCH', `/api/wallets/${source}/deposit/`, { amount: '300.00' });
-  const due = new Date(Date.now() + 1500).toISOString();
+  // Far enough ahead that all 30 are accepted first, even on a busy 2-core machine.
+  const due = new Date(Date.now() + 5000).toISOString();
   const ids: string[] = [];
   for (let i = 0; i < 30; i++) {
     const response = await http('POST', `/api/wallets/${source}/withdraw/`, {
@@ -54,11 +55,17 @@ t.test('a scheduler killed mid-payout loses nothing and pays nothing twice', asy
     stdio: 'ignore',
   });
   const exited = new Promise((resolve) => doomed.once('exit', resolve));
-  await sleep(Date.parse(due) - Date.now() + 600); // started, payouts requested, none answered yet
+  // Killed once payouts are requested and before the bank (1 s) has answered them all.
+  const commands = createWalletCommandHandler(stack.store);
+  for (let requested = 0; requested === 0; await sleep(20)) {
+    const withdrawals = [...((await commands.load(source))?.withdrawals.values() ?? [])];
+    requested = withdrawals.filter(
+      (w) => w.status === 'PROCESSING' && w.requestedAttempt > 0,
+    ).length;
+  }
   doomed.kill('SIGKILL');
   await exited;
 
-  const commands = createWalletCommandHandler(stack.store);
   const inFlight = [...((await commands.load(source))?.withdrawals.values() ?? [])].filter(
     (w) => w.status === 'PROCESSING',
   );
@@ -70,7 +77,7 @@ t.test('a scheduler killed mid-payout loses nothing and pays nothing twice', asy
     timeoutMs: 5000,
     connections: 64,
   });
-  const successor = startScheduler({
+  const successor = await startScheduler({
     pool: stack.db.pool,
     commands: createWalletCommandHandler(stack.store),
     payouts,

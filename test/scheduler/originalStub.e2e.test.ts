@@ -72,7 +72,7 @@ t.test('withdrawals against the original stub', async (t) => {
   const { url, verdicts, counts } = await startOriginalStub(t);
   const stack = await startStack(t);
   // One at a time, so the scripted verdicts meet the withdrawals in order.
-  schedulerFor(t, stack, url, { timeoutMs: 2000, concurrency: 1 });
+  await schedulerFor(t, stack, url, { timeoutMs: 2000, concurrency: 1 });
   const commands = createWalletCommandHandler(stack.store);
   const { http: api } = stack;
   const walletId = (await api('POST', '/api/wallets/', {})).body.uuid;
@@ -141,7 +141,7 @@ t.test(
     await commands.handle(walletId, { type: 'StartWithdrawal', withdrawalId: id });
     await commands.handle(walletId, { type: 'RequestPayout', withdrawalId: id, attempt: 1 });
 
-    schedulerFor(t, stack, url, { timeoutMs: 2000 });
+    await schedulerFor(t, stack, url, { timeoutMs: 2000 });
     await sleep(1500); // the restarted scheduler has looked at it
     t.equal(counts.requests, 0, 'not sent again: the stub has no key to tell a repeat');
     const wallet = await commands.load(walletId);

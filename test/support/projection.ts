@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { readCheckpoint } from '../../projections/projector.ts';
+import { readCheckpoint } from '../../projections/checkpoint.ts';
 import { LIVE_SCHEMA } from '../../projections/readModelSchema.ts';
 import { WALLET_STREAM_PREFIX } from '../../src/domain/events.ts';
 import {

@@ -1,6 +1,8 @@
 // The wallet endpoints: the original service's four, and audit, as-of, listing and cancel.
-// Commands answer from the stream state they were decided on; reads come from the read model,
-// waiting briefly for it when the client names a revision it has not reached (read-your-writes).
+// Every read reflects every command acknowledged before it, by any instance (read your writes, as
+// the original did): commands answer from the stream state they were decided on; the wallet
+// document, its history and `?at=` come from the stream (the cached fold plus a read of its
+// tail); a transaction list waits until the read model holds the stream's current revision.
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -10,14 +12,16 @@ import {
   listTransactions,
   type ProjectionWaiter,
   readWalletRevision,
-  readWalletView,
-  type WalletView,
 } from '../../../projections/queries.ts';
+import { isReadModelCurrent } from '../../../projections/readModelSchema.ts';
+import type { CommandContext } from '../../commands/metadata.ts';
 import type { WalletCommandHandler } from '../../commands/walletCommandHandler.ts';
+import { WalletNotFound } from '../../domain/errors.ts';
 import { walletStreamId } from '../../domain/events.ts';
-import { type Wallet, WalletError } from '../../domain/wallet.ts';
+import type { Wallet } from '../../domain/wallet.ts';
 import type { EventStore } from '../../eventstore/eventStore.ts';
 import { isUuid, uuidFromName } from '../../infra/ids.ts';
+import { fieldError, RequestError } from '../requestError.ts';
 import {
   etagOf,
   parseDateTime,
@@ -41,7 +45,7 @@ import {
   WithdrawalParams,
   WithdrawBody,
 } from '../schemas.ts';
-import { renderTransaction, renderWallet, viewOfWallet } from '../walletJson.ts';
+import { renderTransaction, renderWallet } from '../walletJson.ts';
 
 export interface WalletRoutesOptions {
   readonly commands: WalletCommandHandler;
@@ -50,7 +54,7 @@ export interface WalletRoutesOptions {
   readonly waiter: ProjectionWaiter;
   readonly defaultCurrency: string;
   readonly clock?: () => Date;
-  /** How long a read waits for the projection before answering from the stream. */
+  /** How long a list waits for the read model to reach the stream's revision before a 503. */
   readonly readWaitMs?: number;
   /** Where links point (PUBLIC_URL); absent: the request's own scheme and host. */
   readonly publicUrl?: string | undefined;
@@ -59,50 +63,51 @@ export interface WalletRoutesOptions {
 /** Namespace of wallet ids derived from idempotency keys (a retried create finds its wallet). */
 const WALLET_ID_NAMESPACE = '4b0e6a52-5c1e-4f0e-9a59-5d3c2a8e7f10';
 
-const notFound = () => new WalletError('not_found', 'Not found.');
-
 function walletIdOf(id: string): string {
-  if (!isUuid(id)) throw notFound();
+  if (!isUuid(id)) throw new WalletNotFound();
   return id.toLowerCase();
 }
+
+/** Who asked, for the events a request makes (identities come with the access layer). */
+const contextOf = (request: FastifyRequest): CommandContext => ({
+  actor: { type: 'anonymous' },
+  correlationId: request.id,
+});
 
 export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = async (
   app,
   options,
 ) => {
-  const { commands, store, pool, waiter, defaultCurrency, readWaitMs = 2000 } = options;
+  const { commands, store, pool, waiter, defaultCurrency, readWaitMs = 5000 } = options;
   const clock = options.clock ?? (() => new Date());
   const baseUrl = (request: FastifyRequest) =>
     options.publicUrl ?? `${request.protocol}://${request.host}`;
   const errors = { 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
 
-  const sendWallet = (request: FastifyRequest, reply: FastifyReply, view: WalletView, code = 200) =>
+  const sendWallet = (request: FastifyRequest, reply: FastifyReply, wallet: Wallet, code = 200) =>
     reply
       .code(code)
-      .header('etag', etagOf(view.revision))
-      .send(renderWallet(view, baseUrl(request)));
-  const sendCommandResult = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    wallet: Wallet,
-    code = 200,
-  ) => sendWallet(request, reply, viewOfWallet(wallet), code);
+      .header('etag', etagOf(wallet.revision))
+      .send(renderWallet(wallet, baseUrl(request)));
 
-  /** The read model's view once it has `revision` (if given); the stream's if it lags or misses. */
-  async function currentView(walletId: string, revision?: bigint): Promise<WalletView | undefined> {
-    if (revision !== undefined) {
-      const reached = await waiter.waitFor(
-        async () => ((await readWalletRevision(pool, walletId)) ?? -1n) >= revision,
-        readWaitMs,
-      );
-      if (!reached) return streamView(walletId);
-    }
-    return (await readWalletView(pool, walletId)) ?? streamView(walletId);
+  /** The wallet as its stream holds it now: the cached fold and whatever was appended since. */
+  async function currentWallet(walletId: string): Promise<Wallet> {
+    const wallet = await commands.load(walletId);
+    if (!wallet) throw new WalletNotFound();
+    return wallet;
   }
 
-  async function streamView(walletId: string): Promise<WalletView | undefined> {
-    const wallet = await commands.load(walletId);
-    return wallet ? viewOfWallet(wallet) : undefined;
+  /** Waits until the read model holds `revision` of the wallet: a list then shows every write. */
+  async function readModelAt(walletId: string, revision: bigint): Promise<void> {
+    const behind = (detail: string) => new RequestError(503, { detail }, { 'retry-after': '1' });
+    if (!(await isReadModelCurrent(pool))) {
+      throw behind('The read models are being rebuilt for a new version; try again shortly.');
+    }
+    const reached = await waiter.waitFor(
+      async () => ((await readWalletRevision(pool, walletId)) ?? -1n) >= revision,
+      readWaitMs,
+    );
+    if (!reached) throw behind('The read models are catching up with recent changes; try again.');
   }
 
   app.post(
@@ -128,15 +133,19 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
       const walletId = idempotency
         ? uuidFromName(WALLET_ID_NAMESPACE, idempotency.key)
         : randomUUID();
-      const { wallet } = await commands.handle(walletId, {
-        type: 'CreateWallet',
+      const { wallet } = await commands.handle(
         walletId,
-        currency: body.currency ?? defaultCurrency,
-        owner: body.owner ?? null,
-        ...(idempotency ? { idempotency } : {}),
-      });
+        {
+          type: 'CreateWallet',
+          walletId,
+          currency: body.currency ?? defaultCurrency,
+          owner: body.owner ?? null,
+          ...(idempotency ? { idempotency } : {}),
+        },
+        contextOf(request),
+      );
       reply.header('location', `/api/wallets/${walletId}/`);
-      return sendCommandResult(request, reply, wallet, 201);
+      return sendWallet(request, reply, wallet, 201);
     },
   );
 
@@ -155,22 +164,19 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
       if (request.query.at !== undefined) {
         const at = parseDateTime(request.query.at, 'at');
         const wallet = await commands.loadAsOf(walletId, { time: at });
-        if (!wallet) throw notFound();
-        return sendCommandResult(request, reply, wallet);
+        if (!wallet) throw new WalletNotFound();
+        return sendWallet(request, reply, wallet);
       }
-      const known = revisionsFromETags(request.headers['if-none-match']);
-      // The client has seen at least the lowest revision it names: wait for the read model to
-      // reach that, then any revision named that is current is a 304.
-      const wanted =
-        request.query.min_revision !== undefined ? BigInt(request.query.min_revision) : known[0];
-      const view = await currentView(walletId, wanted);
-      if (!view) throw notFound();
-      if (known.includes(view.revision))
+      // Current by construction: `min_revision` (once a way to wait for the read model) needs
+      // nothing more and is accepted for old clients.
+      const wallet = await currentWallet(walletId);
+      if (revisionsFromETags(request.headers['if-none-match']).includes(wallet.revision)) {
         return reply
           .code(304)
-          .header('etag', etagOf(view.revision))
+          .header('etag', etagOf(wallet.revision))
           .send('' as never);
-      return sendWallet(request, reply, view);
+      }
+      return sendWallet(request, reply, wallet);
     },
   );
 
@@ -191,13 +197,17 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
         'deposit',
         request.body,
       );
-      const { wallet } = await commands.handle(walletId, {
-        type: 'Deposit',
-        depositId: randomUUID(),
-        amount: request.body.amount,
-        ...(idempotency ? { idempotency } : {}),
-      });
-      return sendCommandResult(request, reply, wallet);
+      const { wallet } = await commands.handle(
+        walletId,
+        {
+          type: 'Deposit',
+          depositId: randomUUID(),
+          amount: request.body.amount,
+          ...(idempotency ? { idempotency } : {}),
+        },
+        contextOf(request),
+      );
+      return sendWallet(request, reply, wallet);
     },
   );
 
@@ -217,26 +227,29 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
       const body = request.body;
       const idempotency = readIdempotency(request.headers['idempotency-key'], 'withdraw', body);
       const scheduledTime = parseSchedule(body, clock());
-      let target: { walletId: string; currency: string } | null = null;
+      // The target as found now; the decider judges it (exists, another wallet, same currency).
+      let target = null;
       if (body.target) {
         const targetId = body.target.toLowerCase();
-        // The wallet itself as target is refused by the decider, with its own message.
         const found = targetId === walletId ? null : await commands.load(targetId);
-        if (targetId !== walletId && !found) {
-          const message = `Invalid pk "${body.target}" - object does not exist.`;
-          throw new WalletError('invalid', message, { target: [message] });
-        }
-        target = { walletId: targetId, currency: found?.currency ?? '' };
+        target = {
+          walletId: targetId,
+          found: found && { walletId: targetId, currency: found.currency },
+        };
       }
-      const { wallet } = await commands.handle(walletId, {
-        type: 'ScheduleWithdrawal',
-        withdrawalId: randomUUID(),
-        amount: body.amount,
-        scheduledTime,
-        target,
-        ...(idempotency ? { idempotency } : {}),
-      });
-      return sendCommandResult(request, reply, wallet, 201);
+      const { wallet } = await commands.handle(
+        walletId,
+        {
+          type: 'ScheduleWithdrawal',
+          withdrawalId: randomUUID(),
+          amount: body.amount,
+          scheduledTime,
+          target,
+          ...(idempotency ? { idempotency } : {}),
+        },
+        contextOf(request),
+      );
+      return sendWallet(request, reply, wallet, 201);
     },
   );
 
@@ -256,12 +269,12 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
       const idempotency = readIdempotency(request.headers['idempotency-key'], 'cancel', {
         withdrawalId,
       });
-      const { wallet } = await commands.handle(walletId, {
-        type: 'CancelWithdrawal',
-        withdrawalId,
-        ...(idempotency ? { idempotency } : {}),
-      });
-      return sendCommandResult(request, reply, wallet);
+      const { wallet } = await commands.handle(
+        walletId,
+        { type: 'CancelWithdrawal', withdrawalId, ...(idempotency ? { idempotency } : {}) },
+        contextOf(request),
+      );
+      return sendWallet(request, reply, wallet);
     },
   );
 
@@ -277,13 +290,10 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
     },
     async (request) => {
       const walletId = walletIdOf(request.params.id);
-      const { status, kind, cursor, min_revision } = request.query;
+      const { status, kind, cursor } = request.query;
       const limit = parseLimit(request.query.limit, 100, 20);
-      const view = await currentView(
-        walletId,
-        min_revision === undefined ? undefined : BigInt(min_revision),
-      );
-      if (!view) throw notFound();
+      const wallet = await currentWallet(walletId);
+      await readModelAt(walletId, wallet.revision);
       const beforeRevision = cursor === undefined ? undefined : decodeCursor(cursor);
       const page = await listTransactions(pool, walletId, { status, kind, limit, beforeRevision });
       const next = new URL(`${baseUrl(request)}${request.url}`);
@@ -291,7 +301,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
         next.searchParams.set('cursor', encodeCursor(page.nextBefore));
       return {
         next: page.nextBefore === undefined ? null : next.toString(),
-        results: page.items.map((t) => renderTransaction(t, view.currency)),
+        results: page.items.map((t) => renderTransaction(t, wallet.currency)),
       };
     },
   );
@@ -314,9 +324,9 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
       const events = await store.readStream(stream, { fromRevision, maxCount: limit + 1 });
       // Past the end of a wallet's history is an empty page; no wallet at all is a 404.
       if (events.length === 0) {
-        if (fromRevision === 0n) throw notFound();
+        if (fromRevision === 0n) throw new WalletNotFound();
         const first = await store.readStream(stream, { fromRevision: 0n, maxCount: 1 });
-        if (first.length === 0) throw notFound();
+        if (first.length === 0) throw new WalletNotFound();
       }
       const page = events.slice(0, limit);
       const next = new URL(`${baseUrl(request)}/api/wallets/${walletId}/history/`);
@@ -334,6 +344,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
           },
           recorded_at: e.recordedAt.toISOString(),
           data: e.data,
+          metadata: e.metadata ?? {},
         })),
       };
     },
@@ -346,7 +357,6 @@ function encodeCursor(revision: bigint): string {
 
 function decodeCursor(cursor: string): bigint {
   const text = Buffer.from(cursor, 'base64url').toString();
-  if (!/^r\d{1,18}$/.test(text))
-    throw new WalletError('invalid', 'Invalid cursor.', { cursor: ['Invalid cursor.'] });
+  if (!/^r\d{1,18}$/.test(text)) throw fieldError('cursor', 'Invalid cursor.');
   return BigInt(text.slice(1));
 }
