@@ -106,6 +106,15 @@ export async function listTransactions(
   };
 }
 
+/** Withdrawals whose outcome the third party cannot tell: they wait for an operator's settle. */
+export async function countAwaitingSettlement(db: Queryable): Promise<number> {
+  const { rows } = await db.query({
+    name: 'count-awaiting-settlement',
+    text: `select count(*)::int as n from ${LIVE_SCHEMA}.transactions where awaiting_settlement`,
+  });
+  return rows[0]?.n ?? 0;
+}
+
 /** How far behind the projector is: the age of the newest event it applied, when it applied it. */
 export async function readProjectionStatus(db: Queryable) {
   const { rows } = await db.query<{ last: Date | null; updated: Date }>(

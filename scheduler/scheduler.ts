@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import cron from 'node-cron';
 import type pg from 'pg';
+import { countAwaitingSettlement } from '../projections/queries.ts';
 import { isReadModelCurrent } from '../projections/readModelSchema.ts';
 import type { WalletCommandHandler } from '../src/commands/walletCommandHandler.ts';
 import type { PayoutPolicy } from '../src/domain/withdrawal.ts';
@@ -120,6 +121,7 @@ export async function startScheduler(options: SchedulerOptions) {
     }
     const { nextDueAt, backlog } = await dueSummary(pool, clock());
     metrics.dueBacklog.set(backlog);
+    metrics.awaitingSettlement.set(await countAwaitingSettlement(pool));
     scheduleWakeUp(nextDueAt);
   }
 

@@ -74,6 +74,11 @@ export const metrics = {
     labelNames: ['result'] as const,
     registers: [registry],
   }),
+  awaitingSettlement: new Gauge({
+    name: 'wallet_withdrawals_awaiting_settlement',
+    help: 'Withdrawals whose payout outcome the third party cannot tell, waiting for an operator',
+    registers: [registry],
+  }),
   resendsAfterNotFound: new Counter({
     name: 'scheduler_payout_resends_after_not_found_total',
     help: 'Payout requests on record that the third party did not know, so another one follows',

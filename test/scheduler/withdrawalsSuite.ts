@@ -257,13 +257,6 @@ async function scheduledWithdrawals(t: Test, startStack: StartStack): Promise<vo
         if (expect.message) t.match(w?.errorMessage, expect.message);
       });
     };
-    // Each request is on record (WithdrawalPayoutRequested) before it goes out.
-    const paidAtOnce = [
-      'WithdrawalScheduled',
-      'WithdrawalStarted',
-      'WithdrawalPayoutRequested',
-      'WithdrawalSucceeded',
-    ];
     // The last failure is on record too; a last status lookup then finds nothing paid.
     const attemptsThenFail = [
       'WithdrawalScheduled',
