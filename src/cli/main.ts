@@ -1,8 +1,7 @@
 // `npm start` and `npm run cli -- <command>`: every role of the service, and its operator tools.
-import os from 'node:os';
 import { rebuildReadModel } from '../../projections/rebuild.ts';
 import { verifyReadModel } from '../../projections/verify.ts';
-import { createWalletCommandHandler, toWalletEvent } from '../commands/walletCommandHandler.ts';
+import { toWalletEvent } from '../commands/walletCommandHandler.ts';
 import { WALLET_STREAM_PREFIX, walletStreamId } from '../domain/events.ts';
 import { formatAmount } from '../domain/money.ts';
 import { evolve, type Wallet, type WalletState } from '../domain/wallet.ts';
@@ -22,6 +21,7 @@ import {
   startProjector,
   startSchedulerRole,
 } from './runtime.ts';
+import { settleWithdrawal } from './settle.ts';
 
 const USAGE = `Usage: npm run cli -- <command>
 
@@ -34,9 +34,10 @@ const USAGE = `Usage: npm run cli -- <command>
   rebuild             replay every event into fresh read models and swap them in
   verify              compare the read models with a replay of every stream; exit 1 on drift
   history <wallet>    print a wallet's every event and the balance after each
-  settle <wallet> <withdrawal> paid|not-paid
-                      end a withdrawal whose payout outcome is unknown, as the bank's records
-                      say (paid: success; not-paid: failed and refunded)
+  settle <wallet> <withdrawal> paid|not-paid [--force] [--by <operator>]
+                      end a withdrawal whose payout outcome the scheduler cannot learn, as the
+                      bank's records say (paid: success; not-paid: failed and refunded); --force
+                      while a request is outstanding or a scheduler is working on it
 
 Configuration comes from the environment (see README): PORT, DATA_DIR, DATABASE_URL,
 EVENTSTORE_URL, LOG_LEVEL, DEFAULT_CURRENCY, ...`;
@@ -93,49 +94,35 @@ async function history(runtime: Runtime, walletId: string | undefined): Promise<
   return 0;
 }
 
-/**
- * An operator ends a withdrawal the scheduler cannot settle (its third party has no status lookup
- * and a request's outcome is unknown), from the bank's own records.
- */
+/** settle <wallet> <withdrawal> paid|not-paid [--force] [--by <operator>] */
 async function settle(runtime: Runtime, args: string[]): Promise<number> {
-  const [walletId, withdrawalId, verdict] = args.map((arg) => arg.toLowerCase());
+  const force = args.includes('--force');
+  const byAt = args.indexOf('--by');
+  const by = byAt >= 0 ? args[byAt + 1] : undefined;
+  const taken = byAt >= 0 ? [byAt, byAt + 1] : [];
+  const positional = args.filter((arg, i) => arg !== '--force' && !taken.includes(i));
+  const [walletId, withdrawalId, verdict] = positional.map((arg) => arg.toLowerCase());
   if (
     !walletId ||
     !isUuid(walletId) ||
     !withdrawalId ||
     !isUuid(withdrawalId) ||
-    (verdict !== 'paid' && verdict !== 'not-paid')
+    (verdict !== 'paid' && verdict !== 'not-paid') ||
+    positional.length !== 3 ||
+    (byAt >= 0 && !by)
   ) {
-    console.error('usage: npm run cli -- settle <wallet> <withdrawal> paid|not-paid');
+    console.error(
+      'usage: npm run cli -- settle <wallet> <withdrawal> paid|not-paid [--force] [--by <operator>]',
+    );
     return 2;
   }
-  const commands = createWalletCommandHandler(runtime.store);
-  const withdrawal = (await commands.load(walletId))?.withdrawals.get(withdrawalId);
-  if (withdrawal?.status !== 'PROCESSING') {
-    console.error(
-      withdrawal
-        ? `Withdrawal ${withdrawalId} is ${withdrawal.status}: only a PROCESSING one can be settled.`
-        : `No withdrawal ${withdrawalId} in wallet ${walletId}.`,
-    );
-    return 1;
-  }
-  const operator = os.userInfo().username;
-  const { wallet } = await commands.handle(
+  return settleWithdrawal(runtime, {
     walletId,
-    {
-      type: 'SettleWithdrawal',
-      withdrawalId,
-      verdict: verdict === 'paid' ? 'paid' : 'not_paid',
-      operator,
-      force: false,
-    },
-    { actor: { type: 'operator', name: operator } },
-  );
-  const status = wallet.withdrawals.get(withdrawalId)?.status;
-  console.log(
-    `withdrawal ${withdrawalId}: ${status}; balance ${formatAmount(wallet.balance, wallet.currency)} ${wallet.currency}`,
-  );
-  return 0;
+    withdrawalId,
+    verdict: verdict === 'paid' ? 'paid' : 'not_paid',
+    force,
+    by,
+  });
 }
 
 async function main(argv: string[]): Promise<number> {
