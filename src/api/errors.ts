@@ -5,6 +5,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConcurrencyError } from '../commands/walletCommandHandler.ts';
 import { WalletError } from '../domain/wallet.ts';
+import { DatabaseUnavailableError } from '../infra/postgres.ts';
 import {
   DATETIME_FORMAT_MESSAGE,
   DURATION_FORMAT_MESSAGE,
@@ -124,6 +125,13 @@ export function installErrorHandling(app: FastifyInstance): void {
       }
       if (error instanceof ConcurrencyError) {
         return reply.code(503).header('retry-after', '1').send({ detail: error.message });
+      }
+      if (error instanceof DatabaseUnavailableError) {
+        request.log.warn(error.message); // an outage, not a fault: one line, no stack
+        return reply
+          .code(503)
+          .header('retry-after', '2')
+          .send({ detail: 'The database is unavailable; try again shortly.' });
       }
       const status = error.statusCode ?? 500;
       if (status >= 400 && status < 500) {
