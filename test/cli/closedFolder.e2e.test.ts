@@ -15,6 +15,10 @@ import { httpClient } from '../support/stack.ts';
 
 const asRoot = process.getuid?.() === 0;
 
+// Several service processes one after another (tsx compiles each): more than the default timeout
+// on a busy 2-core machine. A bound, not a measurement.
+t.setTimeout(300_000);
+
 t.test('npm start in a folder closed to others comes up, restarts, keeps its data', async (t) => {
   const closed = await mkdtemp(path.join(os.tmpdir(), 'wallet-closed-')); // mode 700
   t.equal((await stat(closed)).mode & 0o777, 0o700);

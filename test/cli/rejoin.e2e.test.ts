@@ -24,6 +24,10 @@ async function eventually(
   return last;
 }
 
+// Several service processes one after another (tsx compiles each): more than the default timeout
+// on a busy 2-core machine. A bound, not a measurement.
+t.setTimeout(300_000);
+
 t.test('a serve and a project role beside npm start ride out its restart', async (t) => {
   const base = await mkdtemp(path.join(os.tmpdir(), 'wallet-rejoin-'));
   await chmod(base, 0o755);
