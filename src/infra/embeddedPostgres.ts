@@ -238,21 +238,29 @@ export async function placeCluster(
     );
   }
   const home = path.join(clustersRoot, clusterId(dataDir));
-  await mkdir(clustersRoot, { recursive: true });
-  await chmod(clustersRoot, 0o755);
-  // A folder of this DATA_DIR whose link was removed (`rm -rf .data`): the user asked for a fresh
-  // database, but data is never deleted behind their back.
-  let setAside: string | undefined;
-  if (existsSync(home)) {
-    setAside = `${home}.set-aside-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    await rename(home, setAside);
-  }
-  await mkdir(home);
-  await chmod(home, 0o755);
   const dir = path.join(home, 'postgres');
-  await readClusterRecord(dir, dataDir);
-  await symlink(dir, link);
-  return { dir, closedFolder: closed, setAside };
+  try {
+    await mkdir(clustersRoot, { recursive: true });
+    await chmod(clustersRoot, 0o755);
+    // A folder of this DATA_DIR whose link was removed (`rm -rf .data`): the user asked for a
+    // fresh database, but data is never deleted behind their back.
+    let setAside: string | undefined;
+    if (existsSync(home)) {
+      setAside = `${home}.set-aside-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      await rename(home, setAside);
+    }
+    await mkdir(home);
+    await chmod(home, 0o755);
+    await readClusterRecord(dir, dataDir);
+    await symlink(dir, link);
+    return { dir, closedFolder: closed, setAside };
+  } catch (error) {
+    throw new Error(
+      `DATA_DIR ${dataDir} is inside ${closed}, which the "postgres" user cannot enter, and its ` +
+        `database cannot go to ${home} either (${(error as Error).message}): set DATA_DIR to a folder others may enter.`,
+      { cause: error },
+    );
+  }
 }
 
 /** `<parent folder name>-<hash of the path>`: stable per DATA_DIR, and readable in a listing. */

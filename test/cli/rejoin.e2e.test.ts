@@ -113,6 +113,11 @@ t.test('a serve and a project role beside npm start ride out its restart', async
     200,
   );
   t.equal((await api('GET', '/ready')).status, 200);
+  const listed = await eventually(
+    () => api('GET', `/api/wallets/${id}/transactions/`),
+    (r) => r.body?.results?.length === 2,
+  );
+  t.equal(listed.body.results.length, 2, 'a projector runs again: both deposits are listed');
   t.equal(
     (
       await eventually(

@@ -164,3 +164,25 @@ t.test(
     });
   },
 );
+
+t.test(
+  'root, default DATA_DIR in a closed folder, nowhere to move it: one line naming the fix',
+  async (t) => {
+    const closed = await tempFolder(t, 0o700);
+    const dataDir = path.join(closed, 'data');
+    const blocked = path.join(await tempFolder(t, 0o755), 'a-file');
+    await writeFile(blocked, '');
+    await t.rejects(
+      placeCluster(dataDir, {
+        mayRelocate: true,
+        asRoot: true,
+        clustersRoot: path.join(blocked, 'clusters'),
+      }),
+      {
+        message: new RegExp(
+          `^DATA_DIR ${dataDir} is inside ${closed}, which the "postgres" user cannot enter, and its database cannot go to ${blocked}/clusters/reach-[^/]+-[0-9a-f]{12} either \\(ENOTDIR: .*\\): set DATA_DIR to a folder others may enter\\.$`,
+        ),
+      },
+    );
+  },
+);
