@@ -289,14 +289,8 @@ const recordFile = (dir: string) => path.join(path.dirname(dir), `${path.basenam
  * existed keeps its old password.
  */
 export async function readClusterRecord(dir: string, dataDir: string): Promise<ClusterRecord> {
-  const text = await readFile(recordFile(dir), 'utf8').catch(() => undefined);
-  if (text !== undefined) {
-    const record = JSON.parse(text) as Partial<ClusterRecord>;
-    if (!Number.isInteger(record.port) || typeof record.password !== 'string') {
-      throw new Error(`${recordFile(dir)} is not a cluster record (port and password).`);
-    }
-    return record as ClusterRecord;
-  }
+  const found = await findClusterRecord(dir);
+  if (found) return found;
   const record: ClusterRecord = {
     port: await firstFreePort(preferredPorts(dataDir)),
     password: existsSync(path.join(dir, 'PG_VERSION'))
@@ -306,6 +300,17 @@ export async function readClusterRecord(dir: string, dataDir: string): Promise<C
   };
   await writeClusterRecord(dir, record);
   return record;
+}
+
+/** The record of the cluster in `dir`, if it has one. */
+async function findClusterRecord(dir: string): Promise<ClusterRecord | undefined> {
+  const text = await readFile(recordFile(dir), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const record = JSON.parse(text) as Partial<ClusterRecord>;
+  if (!Number.isInteger(record.port) || typeof record.password !== 'string') {
+    throw new Error(`${recordFile(dir)} is not a cluster record (port and password).`);
+  }
+  return record as ClusterRecord;
 }
 
 async function writeClusterRecord(dir: string, record: ClusterRecord): Promise<void> {
@@ -339,7 +344,7 @@ export async function startRecordedCluster(
   if (!(await isPortFree(record.port))) {
     const taken = record.port;
     const port = await firstFreePort(preferredPorts(dataDir).filter((p) => p !== taken));
-    onMoved(record.port, port);
+    onMoved(taken, port);
     record = { ...record, port };
     await writeClusterRecord(dir, record);
   }
@@ -351,11 +356,7 @@ export async function findRunningEmbeddedPostgres(dir: string): Promise<string |
   const pid = await readFile(path.join(dir, 'postmaster.pid'), 'utf8').catch(() => undefined);
   const port = pid?.split('\n')[3]?.trim();
   if (!port) return undefined;
-  const record = await readFile(recordFile(dir), 'utf8').then(
-    (text) => JSON.parse(text) as Partial<ClusterRecord>,
-    () => undefined,
-  );
-  const url = urlOf(port, record?.password);
+  const url = urlOf(port, (await findClusterRecord(dir))?.password);
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
   try {
     await client.connect();
