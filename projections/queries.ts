@@ -125,23 +125,44 @@ export async function readProjectionStatus(db: Queryable) {
 
 /**
  * Lets requests wait for the projector: one LISTEN connection wakes every waiter when a batch
- * commits; each waiter then checks its own condition again.
+ * commits; each waiter then checks its own condition again. A lost connection (the database
+ * restarted) only makes waiting slower, as waiters also poll: it is opened again by the next
+ * waiter, one attempt at a time and at most once a second.
  */
 export async function createProjectionWaiter(connectionString: string) {
   const listeners = new Set<() => void>();
   let client: pg.Client | undefined;
+  let reconnecting: Promise<void> | undefined;
+  let nextAttemptAt = 0;
+  let closed = false;
   const connect = async () => {
-    const next = new pg.Client({ connectionString });
+    const next = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 });
     next.on('notification', () => {
       for (const wake of listeners) wake();
     });
-    // A lost LISTEN connection only makes waiting slower (waiters also poll); reconnect lazily.
-    next.on('error', () => {
+    const lost = () => {
       if (client === next) client = undefined;
-    });
-    await next.connect();
-    await next.query(`listen ${PROJECTION_CHANNEL}`);
-    client = next;
+    };
+    next.on('error', lost);
+    next.on('end', lost);
+    try {
+      await next.connect();
+      await next.query(`listen ${PROJECTION_CHANNEL}`);
+    } catch (error) {
+      await next.end().catch(() => {});
+      throw error;
+    }
+    if (closed) await next.end();
+    else client = next;
+  };
+  const reconnect = () => {
+    if (client || reconnecting || closed || Date.now() < nextAttemptAt) return;
+    nextAttemptAt = Date.now() + 1000;
+    reconnecting = connect()
+      .catch(() => {})
+      .finally(() => {
+        reconnecting = undefined;
+      });
   };
   await connect();
 
@@ -153,7 +174,7 @@ export async function createProjectionWaiter(connectionString: string) {
         if (await ready()) return true;
         const left = deadline - Date.now();
         if (left <= 0) return false;
-        if (!client) await connect().catch(() => {});
+        reconnect();
         await new Promise<void>((resolve) => {
           const wake = () => {
             clearTimeout(timer);
@@ -166,6 +187,8 @@ export async function createProjectionWaiter(connectionString: string) {
       }
     },
     async close() {
+      closed = true;
+      await reconnecting;
       await client?.end().catch(() => {});
       client = undefined;
     },

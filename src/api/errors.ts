@@ -18,6 +18,7 @@ import {
   WithdrawalNotSettleable,
 } from '../domain/errors.ts';
 import { type AmountProblem, formatAmount } from '../domain/money.ts';
+import { DatabaseUnavailableError } from '../infra/postgres.ts';
 import { RequestError } from './requestError.ts';
 import {
   DATETIME_FORMAT_MESSAGE,
@@ -221,6 +222,13 @@ export function installErrorHandling(app: FastifyInstance): void {
       }
       if (error instanceof ConcurrencyError) {
         return reply.code(503).header('retry-after', '1').send({ detail: error.message });
+      }
+      if (error instanceof DatabaseUnavailableError) {
+        request.log.warn(error.message); // an outage, not a fault: one line, no stack
+        return reply
+          .code(503)
+          .header('retry-after', '2')
+          .send({ detail: 'The database is unavailable; try again shortly.' });
       }
       const status = error.statusCode ?? 500;
       if (status >= 400 && status < 500) {

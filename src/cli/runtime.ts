@@ -16,6 +16,7 @@ import { type Database, openDatabase } from '../infra/database.ts';
 import type { Logger } from '../infra/logger.ts';
 import { metrics } from '../infra/metrics.ts';
 import { isPortFree } from '../infra/ports.ts';
+import { createDatabaseProbe } from '../infra/postgres.ts';
 
 export interface Runtime {
   readonly config: Config;
@@ -29,8 +30,9 @@ export async function openRuntime(config: Config, log: Logger, poolSize = 30): P
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
+    defaultDataDir: config.defaultDataDir,
     poolSize,
-    log: (message) => log.info(message),
+    log,
   });
   const store = await openEventStore({ eventStoreUrl: config.eventStoreUrl, pool: db.pool });
   return {
@@ -105,14 +107,13 @@ export async function startOpsRole(
 ): Promise<Running | undefined> {
   const { opsPort, host } = runtime.config;
   if (opsPort === undefined) return undefined;
+  const database = createDatabaseProbe(runtime.db.pool);
   const app = await startOpsServer({
     port: opsPort,
     host,
-    health: async () => {
-      await runtime.db.pool.query('select 1');
-      return { ok: true, ...details() };
-    },
+    health: async () => ({ ...(await database()), ...details() }),
   });
+  runtime.log.info(`health and metrics on http://${host}:${opsPort}`);
   return untilStopped(() => app.close());
 }
 

@@ -7,6 +7,8 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly dataDir: string;
+  /** DATA_DIR was not set: `dataDir` is the default `./.data` (its cluster may live elsewhere). */
+  readonly defaultDataDir: boolean;
   /** External PostgreSQL; absent: the embedded one in `dataDir`. */
   readonly databaseUrl: string | undefined;
   /** `esdb://...`: EventStoreDB; absent: the PostgreSQL event store. */
@@ -85,6 +87,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env.HOST || '0.0.0.0',
     dataDir: path.resolve(env.DATA_DIR || '.data'),
+    defaultDataDir: !env.DATA_DIR,
     databaseUrl: env.DATABASE_URL || undefined,
     eventStoreUrl,
     logLevel,

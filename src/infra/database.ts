@@ -1,9 +1,16 @@
-// Where PostgreSQL comes from: DATABASE_URL, or the embedded cluster in DATA_DIR. A second process
-// with the same DATA_DIR (the CLI beside `npm start`) joins the running cluster instead of
-// starting another.
+// Where PostgreSQL comes from: DATABASE_URL, or the embedded cluster of DATA_DIR. A second process
+// with the same DATA_DIR (the CLI, or a role, beside `npm start`) joins the running cluster instead
+// of starting another. The cluster keeps its port across restarts, so the roles that joined it
+// reconnect when it comes back.
 import path from 'node:path';
 import type pg from 'pg';
-import { findRunningEmbeddedPostgres, startEmbeddedPostgres } from './embeddedPostgres.ts';
+import {
+  findRunningEmbeddedPostgres,
+  placeCluster,
+  type RunningPostgres,
+  startRecordedCluster,
+} from './embeddedPostgres.ts';
+import type { Logger } from './logger.ts';
 import { createPool } from './postgres.ts';
 
 export interface Database {
@@ -17,23 +24,48 @@ export interface Database {
 export async function openDatabase(options: {
   databaseUrl: string | undefined;
   dataDir: string;
+  /** DATA_DIR is the default one: its cluster may live elsewhere if PostgreSQL cannot reach it. */
+  defaultDataDir?: boolean;
   poolSize?: number;
-  log?: (message: string) => void;
+  log?: Pick<Logger, 'info' | 'warn'>;
 }): Promise<Database> {
-  const { poolSize = 20, log = () => {} } = options;
-  if (options.databaseUrl) {
-    const pool = createPool(options.databaseUrl, poolSize);
-    return { url: options.databaseUrl, pool, ownsCluster: false, close: () => pool.end() };
+  const { poolSize = 20, log = { info: () => {}, warn: () => {} } } = options;
+  const joined = (url: string): Database => {
+    const pool = createPool(url, poolSize);
+    return { url, pool, ownsCluster: false, close: () => pool.end() };
+  };
+  if (options.databaseUrl) return joined(options.databaseUrl);
+
+  const place = await placeCluster(options.dataDir, {
+    mayRelocate: options.defaultDataDir ?? false,
+  });
+  if (place.setAside) {
+    log.warn(
+      `an earlier database of ${options.dataDir} (its link there was removed) is kept at ${place.setAside}: delete it when it is not needed`,
+    );
   }
-  const pgDir = path.join(options.dataDir, 'postgres');
-  const running = await findRunningEmbeddedPostgres(pgDir);
+  const running = await findRunningEmbeddedPostgres(place.dir);
   if (running) {
-    log(`joining the embedded PostgreSQL already running in ${pgDir}`);
-    const pool = createPool(running, poolSize);
-    return { url: running, pool, ownsCluster: false, close: () => pool.end() };
+    log.info(`joining the embedded PostgreSQL already running in ${place.dir}`);
+    return joined(running);
   }
-  log(`starting embedded PostgreSQL in ${pgDir}`);
-  const cluster = await startEmbeddedPostgres({ dataDir: pgDir });
+  let cluster: RunningPostgres;
+  try {
+    cluster = await startRecordedCluster(place.dir, options.dataDir, (from, to) =>
+      log.warn(
+        `port ${from} of the embedded PostgreSQL in ${place.dir} is taken by another program: it moves to port ${to} (roles that joined it on ${from} must be restarted)`,
+      ),
+    );
+  } catch (error) {
+    // Another process with the same DATA_DIR started it at the same moment: join that one.
+    const other = await findRunningEmbeddedPostgres(place.dir);
+    if (!other) throw error;
+    log.info(`joining the embedded PostgreSQL just started in ${place.dir}`);
+    return joined(other);
+  }
+  log.info(
+    `embedded PostgreSQL in ${place.dir} on port ${cluster.port}${whyThere(options.dataDir, place.dir, place.closedFolder)}`,
+  );
   const pool = createPool(cluster.url, poolSize);
   return {
     url: cluster.url,
@@ -44,4 +76,13 @@ export async function openDatabase(options: {
       await cluster.stop();
     },
   };
+}
+
+/** Why the cluster is not in DATA_DIR itself, for the start log. */
+function whyThere(dataDir: string, dir: string, closedFolder: string | undefined): string {
+  if (dir === path.join(dataDir, 'postgres')) return '';
+  const because = closedFolder
+    ? ` because the "postgres" user it runs as cannot enter ${closedFolder}`
+    : '';
+  return ` (outside DATA_DIR ${dataDir}${because}; ${path.join(dataDir, 'postgres')} links to it)`;
 }

@@ -23,3 +23,9 @@ export function isPortFree(port: number): Promise<boolean> {
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
   });
 }
+
+/** The first of `candidates` nothing listens on, or a free one the OS picks if none is. */
+export async function firstFreePort(candidates: readonly number[]): Promise<number> {
+  for (const port of candidates) if (await isPortFree(port)) return port;
+  return findFreePort();
+}

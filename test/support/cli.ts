@@ -27,18 +27,28 @@ export function runCli(
 }
 
 /**
- * Starts the service (`start`) as a real process; resolves once it logs that it listens. It gets
- * the test run's environment without the run's database, event store or payout service, plus `env`.
+ * Starts the service (`start`, or another role) as a real process; resolves once it logs that it
+ * listens (or `ready`). It gets the test run's environment without the run's database, event store
+ * or payout service, plus `env`.
  */
 export async function startService(
   env: Record<string, string>,
+  {
+    command = 'start',
+    cwd,
+    ready = 'wallet ledger listening on',
+  }: { command?: string; cwd?: string; ready?: string } = {},
 ): Promise<{ child: ChildProcess; output: () => string }> {
   const inherited: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(TEST_)?DATABASE_URL$|^EVENTSTORE_URL$|^TRANSACTION_SERVICE_/.test(k))
+    if (
+      v !== undefined &&
+      !/^(TEST_)?DATABASE_URL$|^DATA_DIR$|^EVENTSTORE_URL$|^TRANSACTION_SERVICE_/.test(k)
+    )
       inherited[k] = v;
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, command], {
+    cwd,
     env: { ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -52,7 +62,7 @@ export async function startService(
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ready line in 60 s:\n${output}`)), 60_000);
     child.stdout?.on('data', () => {
-      if (output.includes('wallet ledger listening on')) {
+      if (output.includes(ready)) {
         clearTimeout(timer);
         resolve();
       }

@@ -1,9 +1,34 @@
-// Liveness, readiness and metrics: what an operator and a load balancer ask.
+// Health, readiness and metrics: what an operator and a load balancer ask.
 import type { FastifyPluginAsync } from 'fastify';
 import type pg from 'pg';
 import { readProjectionStatus } from '../../../projections/queries.ts';
 import { type EventStore, START } from '../../eventstore/eventStore.ts';
 import { registry } from '../../infra/metrics.ts';
+import { createDatabaseProbe } from '../../infra/postgres.ts';
+
+export interface HealthOptions {
+  /** The role's own view of whether it can serve; `ok: false` answers 503 with the details. */
+  readonly health: () => Promise<{ ok: boolean } & Record<string, unknown>>;
+}
+
+/**
+ * `/health` and `/metrics`, for the api and for the roles without one (on OPS_PORT). Health is
+ * cheap (a probe answered from a short cache) and says whether the role can serve at all: a role
+ * whose database is gone is not ok, whatever else still runs.
+ */
+export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { health }) => {
+  app.get('/health', { schema: { hide: true } }, async (_request, reply) => {
+    const { ok, ...details } = await health().catch((error: Error) => ({
+      ok: false,
+      error: error.message,
+    }));
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', ...details });
+  });
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.header('content-type', registry.contentType).send(await registry.metrics()),
+  );
+};
 
 export interface OperationsOptions {
   readonly pool: pg.Pool;
@@ -23,7 +48,7 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (
   app,
   { pool, store },
 ) => {
-  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  await app.register(healthRoutes, { health: createDatabaseProbe(pool) });
 
   app.get(
     '/ready',
@@ -50,9 +75,5 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (
         },
       });
     },
-  );
-
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
-    reply.header('content-type', registry.contentType).send(await registry.metrics()),
   );
 };
