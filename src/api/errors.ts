@@ -1,16 +1,10 @@
 // Every failure becomes a JSON answer a client can act on: 400 with field -> messages (the original
 // service's shape), 404/409/413/415 with {"detail"}, and 500 only for our own faults, never with a
-// stack trace. Also the body parsers: JSON (an empty body is `{}`, as the original accepted a bare
-// POST) and form-encoded.
+// stack trace. The body parsers are in bodyParsers.ts.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConcurrencyError } from '../commands/walletCommandHandler.ts';
 import { WalletError } from '../domain/wallet.ts';
-import {
-  DATETIME_FORMAT_MESSAGE,
-  DURATION_FORMAT_MESSAGE,
-  findUnstorableText,
-  quoteJsonNumbers,
-} from './requestParsing.ts';
+import { DATETIME_FORMAT_MESSAGE, DURATION_FORMAT_MESSAGE } from './requestParsing.ts';
 
 /** What a failed schema check says about each field (Ajv's own words are not for end users). */
 const FIELD_MESSAGES: Record<string, string> = {
@@ -75,36 +69,7 @@ export function fieldErrors(errors: readonly AjvError[], body: unknown): Record<
   return fields;
 }
 
-/** A 400 for text that cannot be stored, before it reaches an event (and fails a whole append). */
-function refuseUnstorableText(body: unknown): WalletError | null {
-  const fields = findUnstorableText(body);
-  return fields ? new WalletError('invalid', 'Unstorable text.', fields) : null;
-}
-
 export function installErrorHandling(app: FastifyInstance): void {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  // JSON and forms only: anything else (text/plain included) is a 415.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (typeof body === 'string' && body.trim() === '') return done(null, {});
-    parseJson(request, quoteJsonNumbers(body as string), (error, value) => {
-      if (error) {
-        const parseError = new Error(`JSON parse error - ${error.message}`) as FastifyError;
-        parseError.statusCode = 400;
-        return done(parseError, undefined);
-      }
-      done(refuseUnstorableText(value), value);
-    });
-  });
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string' },
-    (_request, body, done) => {
-      const value = Object.fromEntries(new URLSearchParams(body as string));
-      done(refuseUnstorableText(value), value);
-    },
-  );
-
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not found.' }));
 
   app.setErrorHandler(
