@@ -22,7 +22,9 @@ export function addFieldMessage(
 }
 
 /** Not JSON at all: the text says where. */
-export class JsonSyntaxError extends Error {}
+export class JsonSyntaxError extends Error {
+  override readonly name = 'JsonSyntaxError';
+}
 
 // Far deeper than any body of this API; keeps a hostile body from exhausting the stack.
 const MAX_DEPTH = 64;
@@ -110,7 +112,7 @@ class JsonReader {
 
   private number(depth: number): string | number {
     NUMBER.lastIndex = this.i;
-    const literal = NUMBER.exec(this.text)?.[0] ?? this.fail('Expected a digit');
+    const literal = NUMBER.exec(this.text)?.[0] ?? this.fail('Expected a number');
     this.i += literal.length;
     return depth === 0 ? Number(literal) : exactNumberText(literal);
   }
