@@ -1,7 +1,6 @@
 // Every failure becomes a JSON answer a client can act on: 400 with field -> messages (the original
 // service's shape), 404/409/413/415 with {"detail"}, and 500 only for our own faults, never with a
-// stack trace. Also the body parsers: JSON (an empty body is `{}`, as the original accepted a bare
-// POST) and form-encoded.
+// stack trace. The body parsers are in bodyParsers.ts.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConcurrencyError } from '../commands/walletCommandHandler.ts';
 import {
@@ -20,12 +19,7 @@ import {
 import { type AmountProblem, formatAmount } from '../domain/money.ts';
 import { DatabaseUnavailableError } from '../infra/postgres.ts';
 import { RequestError } from './requestError.ts';
-import {
-  DATETIME_FORMAT_MESSAGE,
-  DURATION_FORMAT_MESSAGE,
-  findUnstorableText,
-  quoteJsonNumbers,
-} from './requestParsing.ts';
+import { DATETIME_FORMAT_MESSAGE, DURATION_FORMAT_MESSAGE } from './requestParsing.ts';
 
 /** What a failed schema check says about each field (Ajv's own words are not for end users). */
 const FIELD_MESSAGES: Record<string, string> = {
@@ -88,12 +82,6 @@ export function fieldErrors(errors: readonly AjvError[], body: unknown): Record<
     fields[field] = list;
   }
   return fields;
-}
-
-/** A 400 for text that cannot be stored, before it reaches an event (and fails a whole append). */
-function refuseUnstorableText(body: unknown): RequestError | null {
-  const fields = findUnstorableText(body);
-  return fields ? new RequestError(400, fields) : null;
 }
 
 /** The original service's messages for an amount (Django REST framework's words). */
@@ -178,29 +166,6 @@ export function domainErrorReply(
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  // JSON and forms only: anything else (text/plain included) is a 415.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (typeof body === 'string' && body.trim() === '') return done(null, {});
-    parseJson(request, quoteJsonNumbers(body as string), (error, value) => {
-      if (error) {
-        const parseError = new Error(`JSON parse error - ${error.message}`) as FastifyError;
-        parseError.statusCode = 400;
-        return done(parseError, undefined);
-      }
-      done(refuseUnstorableText(value), value);
-    });
-  });
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string' },
-    (_request, body, done) => {
-      const value = Object.fromEntries(new URLSearchParams(body as string));
-      done(refuseUnstorableText(value), value);
-    },
-  );
-
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not found.' }));
 
   app.setErrorHandler(

@@ -10,44 +10,12 @@ export const DATETIME_FORMAT_MESSAGE =
 
 const invalid = (field: string, message: string) => fieldError(field, message);
 
-const JSON_NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-
 /**
- * JSON text whose numbers inside objects and arrays are strings of their exact decimal value, so
- * an amount never passes through a float (`10.000` keeps its three places, `0.1` stays `0.1`).
- * Strings are skipped as they are; anything malformed is left for JSON.parse to refuse.
+ * A JSON number literal as the exact decimal text it stands for, so an amount never passes through
+ * a float: `10.000` keeps its three places, `1.5e2` -> `150`, `25e-3` -> `0.025` (digits moved, no
+ * arithmetic).
  */
-export function quoteJsonNumbers(text: string): string {
-  let out = '';
-  let copied = 0;
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
-    } else if (c === '{' || c === '[') {
-      depth++;
-    } else if (c === '}' || c === ']') {
-      depth--;
-    } else if (depth > 0 && (c === '-' || (c !== undefined && c >= '0' && c <= '9'))) {
-      JSON_NUMBER.lastIndex = i;
-      const literal = JSON_NUMBER.exec(text)?.[0];
-      if (!literal) continue;
-      // A number where a key belongs stays as written, so JSON.parse still refuses it.
-      if (/^\s*:/.test(text.slice(i + literal.length, i + literal.length + 64))) {
-        i += literal.length - 1;
-        continue;
-      }
-      out += `${text.slice(copied, i)}"${expandExponent(literal)}"`;
-      i += literal.length - 1;
-      copied = i + 1;
-    }
-  }
-  return out + text.slice(copied);
-}
-
-/** `1.5e2` -> `150`, `25e-3` -> `0.025`, exactly (digits moved, no arithmetic). */
-function expandExponent(literal: string): string {
+export function exactNumberText(literal: string): string {
   const match = /^(-?)(\d+)(?:\.(\d+))?[eE]([+-]?\d+)$/.exec(literal);
   if (!match) return literal;
   const [, sign, whole = '', fraction = '', exponentText = ''] = match;
@@ -104,31 +72,58 @@ function unstorable(value: unknown): string | undefined {
 }
 
 /**
- * An ISO 8601 date-time that states its offset; anything else is refused for `field`, including
- * dates the calendar does not have (Date.parse would roll 2030-02-30 over to 2 March).
+ * An ISO 8601 date-time that states its offset; anything else is refused for `field`. A date or
+ * time the calendar does not have (Date.parse would roll 2030-02-30 over to 2 March) is refused
+ * saying so.
  */
 export function parseDateTime(value: string, field: string): Date {
   const text = value.trim();
-  const time =
-    ISO_DATETIME.test(text) && isCalendarDate(text)
-      ? Date.parse(text.replace(' ', 'T'))
-      : Number.NaN;
+  if (!ISO_DATETIME.test(text)) throw invalid(field, DATETIME_FORMAT_MESSAGE);
+  const impossible = notInCalendar(text);
+  if (impossible) throw invalid(field, impossible);
+  const time = Date.parse(text.replace(' ', 'T'));
   if (Number.isNaN(time)) throw invalid(field, DATETIME_FORMAT_MESSAGE);
   return new Date(time);
 }
 
-function isCalendarDate(text: string): boolean {
-  const [year, month, day, hour, minute] = (/^(\d{4})-(\d\d)-(\d\d).(\d\d):(\d\d)/.exec(text) ?? [])
-    .slice(1)
-    .map(Number) as number[];
-  const date = new Date(0);
-  date.setUTCFullYear(year ?? 0, (month ?? 0) - 1, day ?? 0);
-  return (
-    date.getUTCMonth() === (month ?? 0) - 1 &&
-    date.getUTCDate() === day &&
-    (hour ?? 24) < 24 &&
-    (minute ?? 60) < 60
-  );
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+
+const DATE_AND_TIME = /^(\d{4})-(\d\d)-(\d\d).((\d\d):(\d\d)(?::(\d\d))?)/;
+
+/** What is wrong with the date or time of day of an ISO 8601 text, if it does not exist. */
+function notInCalendar(text: string): string | undefined {
+  const [, ...parts] = DATE_AND_TIME.exec(text) ?? [];
+  const [year, month, day, , hour, minute, second] = parts.map(Number) as number[];
+  const date = text.slice(0, 10);
+  const monthName = MONTHS[(month ?? 0) - 1];
+  if (!monthName) return `${date} is not a valid date (there is no month ${month}).`;
+  const days = daysInMonth(year ?? 0, month ?? 0);
+  if (!day || day > days) {
+    return `${date} is not a valid date (${monthName} ${year} has ${days} days).`;
+  }
+  // `second` is NaN when absent, and NaN > 59 is false.
+  if ((hour ?? 0) > 23 || (minute ?? 0) > 59 || (second ?? 0) > 59) {
+    return `${parts[3]} is not a valid time of day.`;
+  }
+  return undefined;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
 }
 
 const ISO_DURATION =

@@ -8,6 +8,7 @@ import type { ProjectionWaiter } from '../../projections/queries.ts';
 import type { WalletCommandHandler } from '../commands/walletCommandHandler.ts';
 import type { EventStore } from '../eventstore/eventStore.ts';
 import { metrics } from '../infra/metrics.ts';
+import { installBodyParsers } from './bodyParsers.ts';
 import { collectMethods, installErrorHandling } from './errors.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { walletRoutes } from './routes/wallets.ts';
@@ -42,6 +43,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app);
+  installBodyParsers(app);
   const answerOtherMethods = collectMethods(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unknown';

@@ -1,64 +1,89 @@
 import t from 'tap';
-import { quoteJsonNumbers } from '../../src/api/requestParsing.ts';
+import { RequestError } from '../../src/api/requestError.ts';
+import { exactNumberText, parseDateTime } from '../../src/api/requestParsing.ts';
 
-const parse = (text: string) => JSON.parse(quoteJsonNumbers(text));
-
-t.test('numbers inside JSON become their exact text; strings and top level stay', async (t) => {
-  t.same(parse('{"a": 10.000, "b": [1, -2.5e1, 3E+2, 1e-3, 0, -0]}'), {
-    a: '10.000',
-    b: ['1', '-25', '300', '0.001', '0', '-0'],
-  });
-  t.same(parse('{"s": "a 5 \\" 7 \\\\", "t": "\\\\", "n": 8}'), {
-    s: 'a 5 " 7 \\',
-    t: '\\',
-    n: '8',
-  });
-  t.same(parse('{"x": 100e-2, "y": 0.05e1, "z": 1.50e1}'), { x: '1.00', y: '0.5', z: '15.0' });
-  t.same(parse('{"big": 1e400}'), { big: '1e400' }, 'far exponents stay as written');
-  t.equal(parse('5'), 5, 'a bare number is not a body field');
-});
-
-t.test('malformed JSON stays malformed', async (t) => {
-  for (const text of ['{"a":01}', '{1:2}', '{ -1.5e1 : "x"}', '{"a":-}', '[1,]', '{"a":1.}'])
-    t.throws(() => parse(text), text);
-});
-
-t.test('round trip on random JSON: equal to JSON.parse with numbers as text', async (t) => {
-  let seed = 7;
-  const random = () => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
-  const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)] as T;
-  const value = (depth: number): unknown => {
-    const kind = depth > 3 ? pick(['n', 's', 'l']) : pick(['n', 's', 'l', 'a', 'o']);
-    if (kind === 'n') return (random() - 0.5) * 10 ** Math.floor(random() * 12 - 4);
-    if (kind === 's') return pick(['', 'x', '1.5', '"', '\\', '\\"1"', '{[', 'é\u2028']);
-    if (kind === 'l') return pick([true, false, null]);
-    if (kind === 'a')
-      return Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1));
-    return Object.fromEntries(
-      Array.from({ length: Math.floor(random() * 4) }, (_, i) => [`k${i}`, value(depth + 1)]),
-    );
-  };
-  // Where JSON.parse gives a number, the quoted parse gives text of exactly that number.
-  const same = (plain: unknown, quoted: unknown): boolean =>
-    typeof plain === 'number'
-      ? typeof quoted === 'string' && Number(quoted) === plain
-      : Array.isArray(plain)
-        ? Array.isArray(quoted) &&
-          plain.length === quoted.length &&
-          plain.every((v, i) => same(v, quoted[i]))
-        : plain && typeof plain === 'object'
-          ? !!quoted &&
-            typeof quoted === 'object' &&
-            Object.keys(plain).join() === Object.keys(quoted).join() &&
-            Object.entries(plain).every(([k, v]) => same(v, (quoted as Record<string, unknown>)[k]))
-          : plain === quoted;
-  let mismatches = 0;
-  for (let i = 0; i < 2000; i++) {
-    const text = JSON.stringify({ field: value(0) }, null, i % 2 ? 1 : 0);
-    if (!same(JSON.parse(text), parse(text))) mismatches++;
+/** The field messages a refused date-time gets, or its ISO text when it is accepted. */
+const read = (value: string, field = 'scheduled_time') => {
+  try {
+    return parseDateTime(value, field).toISOString();
+  } catch (error) {
+    if (error instanceof RequestError) return error.body;
+    throw error;
   }
-  t.equal(mismatches, 0);
+};
+
+t.test('a date the calendar does not have is refused saying so', async (t) => {
+  t.same(read('2030-02-29T00:00:00Z'), {
+    scheduled_time: ['2030-02-29 is not a valid date (February 2030 has 28 days).'],
+  });
+  t.same(read('2030-02-29T00:00:00Z', 'at'), {
+    at: ['2030-02-29 is not a valid date (February 2030 has 28 days).'],
+  });
+  t.same(read('1900-02-29 10:00+01:00'), {
+    scheduled_time: ['1900-02-29 is not a valid date (February 1900 has 28 days).'],
+  });
+  t.same(read('2030-04-31T00:00:00Z'), {
+    scheduled_time: ['2030-04-31 is not a valid date (April 2030 has 30 days).'],
+  });
+  t.same(read('2030-01-00T00:00:00Z'), {
+    scheduled_time: ['2030-01-00 is not a valid date (January 2030 has 31 days).'],
+  });
+  t.same(read('2030-13-01T00:00:00Z'), {
+    scheduled_time: ['2030-13-01 is not a valid date (there is no month 13).'],
+  });
+  t.same(read('2030-01-01T24:00:00Z'), {
+    scheduled_time: ['24:00:00 is not a valid time of day.'],
+  });
+  t.same(read('2030-01-01T23:60Z'), { scheduled_time: ['23:60 is not a valid time of day.'] });
+  t.same(read('2030-01-01T23:59:60Z'), {
+    scheduled_time: ['23:59:60 is not a valid time of day.'],
+  });
+});
+
+t.test('leap days that exist, and every last day of a month, are read', async (t) => {
+  t.equal(read('2032-02-29T00:00:00Z'), '2032-02-29T00:00:00.000Z');
+  t.equal(read('2000-02-29T12:30:00+02:00'), '2000-02-29T10:30:00.000Z');
+  for (const [month, days] of [
+    [1, 31],
+    [2, 28],
+    [3, 31],
+    [4, 30],
+    [5, 31],
+    [6, 30],
+    [7, 31],
+    [8, 31],
+    [9, 30],
+    [10, 31],
+    [11, 30],
+    [12, 31],
+  ] as const) {
+    const month2 = String(month).padStart(2, '0');
+    t.equal(read(`2031-${month2}-${days}T00:00:00Z`), `2031-${month2}-${days}T00:00:00.000Z`);
+    t.same(Object.keys(read(`2031-${month2}-${days + 1}T00:00:00Z`) as object), ['scheduled_time']);
+  }
+});
+
+t.test(
+  'text that is not an ISO 8601 date-time with offset keeps the original message',
+  async (t) => {
+    const wrongFormat = {
+      scheduled_time: [
+        'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]]+HH:MM or Z.',
+      ],
+    };
+    for (const text of ['tomorrow', '2030-02-29', '2030-01-01T00:00:00', '2030-1-1T00:00Z', ''])
+      t.same(read(text), wrongFormat, text);
+  },
+);
+
+t.test('a number literal as its exact decimal text', async (t) => {
+  t.equal(exactNumberText('10.000'), '10.000');
+  t.equal(exactNumberText('0.009999999999999999999'), '0.009999999999999999999');
+  t.equal(exactNumberText('1.5e1'), '15');
+  t.equal(exactNumberText('1.50e1'), '15.0');
+  t.equal(exactNumberText('100e-2'), '1.00');
+  t.equal(exactNumberText('-25E-3'), '-0.025');
+  t.equal(exactNumberText('3E+2'), '300');
+  t.equal(exactNumberText('0.05e1'), '0.5');
+  t.equal(exactNumberText('1e400'), '1e400', 'far exponents stay as written');
 });
