@@ -1,8 +1,9 @@
 // The books in PostgreSQL: the database is created if missing and migrated on open.
-import type { Bank } from '../bank.ts';
+
 import { ensureDatabase } from '../../src/infra/ensureDatabase.ts';
 import { migrate } from '../../src/infra/migrate.ts';
 import { createPool } from '../../src/infra/postgres.ts';
+import type { Bank } from '../bank.ts';
 import { countAttempt } from './countAttempt.ts';
 import { findVerdict } from './findVerdict.ts';
 import { listPayouts } from './listPayouts.ts';
