@@ -22,7 +22,10 @@ import {
 export interface RebuildProgress {
   /** Wallet events applied so far. */
   readonly done: number;
-  /** Wallet events in the store when the rebuild began, if the store can tell. */
+  /**
+   * Wallet events in the store as last counted, if the store can tell. Writes go on during a
+   * rebuild: once the replay passes the count, it is counted again.
+   */
   readonly total: number | undefined;
   readonly elapsedMs: number;
 }
@@ -57,7 +60,7 @@ async function replay(
     batchSize,
     until,
     onPage,
-  }: { batchSize: number; until?: Position; onPage?: (n: number) => void },
+  }: { batchSize: number; until?: Position; onPage?: (n: number) => Promise<void> },
 ): Promise<{ position: Position; applied: number }> {
   let cursor = from;
   let checkpoint = from;
@@ -69,7 +72,7 @@ async function replay(
     if (events.length > 0) {
       checkpoint = await apply(checkpoint, events);
       applied += events.length;
-      onPage?.(applied);
+      await onPage?.(applied);
     }
     cursor = inRange.at(-1)?.position ?? cursor;
     if (page.length < batchSize || inRange.length < page.length) {
@@ -86,10 +89,14 @@ export async function rebuildReadModel(
   await ensureReadModel(pool);
   await pool.query(`drop schema if exists ${REBUILD_SCHEMA} cascade`);
   await createReadModel(pool, REBUILD_SCHEMA);
-  const total = await countEvents?.();
-  const progress = (done: number) =>
+  let total = await countEvents?.();
+  const progress = async (done: number) => {
+    // The log grows while the rebuild runs: count again whenever the replay has passed the last
+    // count (a few times at most: the replay ends at its first short page).
+    if (countEvents && total !== undefined && done > total) total = await countEvents();
     onProgress?.({ done, total, elapsedMs: performance.now() - started });
-  progress(0);
+  };
+  await progress(0);
 
   const { position: rebuilt, applied } = await replay(
     store,
@@ -133,6 +140,6 @@ export async function rebuildReadModel(
     elapsedMs: performance.now() - started,
     caughtUpInSwap,
   };
-  progress(result.events);
+  await progress(result.events);
   return result;
 }
