@@ -9,7 +9,13 @@ import { countEvents } from '../eventstore/postgres/countEvents.ts';
 import { ConfigError, loadConfig } from '../infra/config.ts';
 import { isUuid } from '../infra/ids.ts';
 import { createLogger } from '../infra/logger.ts';
-import { type Command, defineCommand, parseCommandLine } from './commandLine.ts';
+import {
+  type Command,
+  type CommandSpec,
+  defineCommand,
+  type OptionSpecs,
+  parseCommandLine,
+} from './commandLine.ts';
 import { createProgress } from './progress.ts';
 import {
   openRuntime,
@@ -135,12 +141,16 @@ async function settle(runtime: Runtime, args: string[]): Promise<number> {
   return 0;
 }
 
+/** One entry of the table; its options' names and value types reach its `run`. */
+const command = <O extends OptionSpecs = Record<never, never>>(spec: CommandSpec<Cli, O>) =>
+  defineCommand(spec);
+
 /**
  * Every command, once: the usage, the dispatch and the checking of arguments and options come
- * from this table. A new command is one more entry (`defineCommand` keeps its options typed).
+ * from this table. A new command is one more entry (README, "CLI").
  */
 const COMMANDS: readonly Command<Cli>[] = [
-  defineCommand<Cli>({
+  command({
     name: 'start',
     role: true,
     description:
@@ -148,13 +158,13 @@ const COMMANDS: readonly Command<Cli>[] = [
       '(restarted if it crashes) unless TRANSACTION_SERVICE_URL is set (what npm start runs)',
     run: (cli) => serve(cli, true),
   }),
-  defineCommand<Cli>({
+  command({
     name: 'serve',
     role: true,
     description: 'the api only',
     run: (cli) => serve(cli, false),
   }),
-  defineCommand<Cli>({
+  command({
     name: 'project',
     role: true,
     description: 'the projector only (one active per database, others stand by)',
@@ -165,7 +175,7 @@ const COMMANDS: readonly Command<Cli>[] = [
       return runUntilSignalled(runtime, ops ? [projector, ops] : [projector]);
     },
   }),
-  defineCommand<Cli>({
+  command({
     name: 'schedule',
     role: true,
     description: 'the scheduler only (several may run; needs TRANSACTION_SERVICE_URL)',
@@ -182,7 +192,7 @@ const COMMANDS: readonly Command<Cli>[] = [
       return runUntilSignalled(runtime, ops ? [scheduler, ops] : [scheduler]);
     },
   }),
-  defineCommand<Cli>({
+  command({
     name: 'transaction-service',
     role: true,
     description:
@@ -193,7 +203,7 @@ const COMMANDS: readonly Command<Cli>[] = [
       return new Promise<number>(() => {}); // it exits by itself on SIGTERM/SIGINT
     },
   }),
-  defineCommand<Cli>({
+  command({
     name: 'rebuild',
     description: 'replay every event into fresh read models and swap them in',
     run: async (cli) => {
@@ -214,7 +224,7 @@ const COMMANDS: readonly Command<Cli>[] = [
       return 0;
     },
   }),
-  defineCommand<Cli>({
+  command({
     name: 'verify',
     description: 'compare the read models with a replay of every stream; exit 1 on drift',
     run: async (cli) => {
@@ -232,13 +242,13 @@ const COMMANDS: readonly Command<Cli>[] = [
       return result.differences.length === 0 ? 0 : 1;
     },
   }),
-  defineCommand<Cli>({
+  command({
     name: 'history',
     args: ['<wallet>'],
     description: "print a wallet's every event and the balance after each",
     run: async (cli, { args }) => history(await cli.runtime(), args[0]),
   }),
-  defineCommand<Cli>({
+  command({
     name: 'settle',
     args: ['<wallet>', '<withdrawal>', 'paid|not-paid'],
     description:
