@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { request } from 'undici';
-import { createTestDatabase } from '../support/database.ts';
+import { createTestDatabase, databaseToCreate } from '../support/database.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -85,28 +85,34 @@ t.test('runs as its own process and stops cleanly on SIGTERM', async (t) => {
   t.equal(output().stderr, '', 'nothing on stderr');
 });
 
-t.test('bad configuration: a message and exit code 1', async (t) => {
-  const { exited, output } = startProcess({
-    TRANSACTION_SERVICE_PORT: '0',
-    TRANSACTION_SERVICE_FAULTS: '[{"mode":"explode"}]',
-  });
-  const [code] = await exited;
-  t.equal(code, 1);
-  t.match(output().stderr, /^transaction-service: invalid fault settings/);
-  t.notMatch(output().stderr, /\n\s+at /, 'no stack trace');
+t.test('bad configuration or unreachable books: a message and exit code 1', async (t) => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [
+      { TRANSACTION_SERVICE_FAULTS: '[{"mode":"explode"}]' },
+      /^transaction-service: invalid fault settings/,
+    ],
+    [
+      { TRANSACTION_SERVICE_DATABASE_URL: 'postgres://nobody:wrong@127.0.0.1:9/books' },
+      /^transaction-service: cannot open its books in PostgreSQL: /,
+    ],
+  ];
+  for (const [env, message] of cases) {
+    const { exited, output } = startProcess({ TRANSACTION_SERVICE_PORT: '0', ...env });
+    const [code] = await exited;
+    t.equal(code, 1);
+    t.match(output().stderr, message);
+    t.notMatch(output().stderr, /\n\s+at /, 'no stack trace');
+  }
 });
 
 t.test('books in PostgreSQL: the database is created, and a SIGKILL forgets nothing', async (t) => {
-  const db = await createTestDatabase(t, 1);
-  const booksUrl = new URL(db.url);
-  const name = `${booksUrl.pathname.slice(1)}_books`;
-  booksUrl.pathname = `/${name}`;
-  t.teardown(() => db.pool.query(`drop database if exists ${name} with (force)`));
+  const booksUrl = databaseToCreate(t, await createTestDatabase(t, 1), 'books');
+  const name = new URL(booksUrl).pathname.slice(1);
   const env = {
     TRANSACTION_SERVICE_PORT: '0',
     TRANSACTION_SERVICE_LATENCY_MS: '20',
     TRANSACTION_SERVICE_FAILURE_RATE: '0',
-    TRANSACTION_SERVICE_DATABASE_URL: booksUrl.toString(),
+    TRANSACTION_SERVICE_DATABASE_URL: booksUrl,
   };
   const pay = async (base: string) => {
     const res = await request(`${base}/`, {
@@ -143,15 +149,4 @@ t.test('books in PostgreSQL: the database is created, and a SIGKILL forgets noth
   second.child.kill('SIGTERM');
   t.equal((await second.exited)[0], 0);
   t.equal(second.output().stderr, '', 'nothing on stderr');
-});
-
-t.test('unreachable books: a message and exit code 1', async (t) => {
-  const { exited, output } = startProcess({
-    TRANSACTION_SERVICE_PORT: '0',
-    TRANSACTION_SERVICE_DATABASE_URL: 'postgres://nobody:wrong@127.0.0.1:9/books',
-  });
-  const [code] = await exited;
-  t.equal(code, 1);
-  t.match(output().stderr, /^transaction-service: cannot open its books in PostgreSQL: /);
-  t.notMatch(output().stderr, /\n\s+at /, 'no stack trace');
 });
