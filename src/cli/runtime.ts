@@ -230,6 +230,7 @@ function startTransactionServiceChild(
       reject(new Error('transaction-service was not ready within 60 s'));
       void stop();
     }, 60_000);
+    child.once('error', reject); // it could not be spawned at all
     void exited.then((status) => {
       clearTimeout(timer);
       if (!ready)

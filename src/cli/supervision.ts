@@ -112,7 +112,7 @@ export async function superviseChild(options: SuperviseOptions): Promise<Running
     }
   };
   const done = keepRunning();
-  // The url stays the same across restarts: `start` reuses the first child's port.
+  // The first child's url: `start` must start the next ones on the same one.
   return {
     name,
     url: child.url,
