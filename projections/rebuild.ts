@@ -26,7 +26,10 @@ import {
 export interface RebuildProgress {
   /** Wallet events applied so far. */
   readonly done: number;
-  /** Wallet events in the store when the rebuild began, if the store can tell. */
+  /**
+   * Wallet events in the store as last counted, if the store can tell. Writes go on during a
+   * rebuild: once the replay passes the count, it is counted again.
+   */
   readonly total: number | undefined;
   readonly elapsedMs: number;
 }
@@ -121,7 +124,7 @@ async function replay(
     batchSize,
     until,
     onPage,
-  }: { batchSize: number; until?: Position; onPage?: (n: number) => void },
+  }: { batchSize: number; until?: Position; onPage?: (n: number) => Promise<void> },
 ): Promise<{ position: Position; applied: number }> {
   let cursor = from;
   let checkpoint = from;
@@ -133,7 +136,7 @@ async function replay(
     if (events.length > 0) {
       checkpoint = await apply(checkpoint, events);
       applied += events.length;
-      onPage?.(applied);
+      await onPage?.(applied);
     }
     cursor = inRange.at(-1)?.position ?? cursor;
     if (page.length < batchSize || inRange.length < page.length) {
@@ -162,10 +165,14 @@ async function rebuildInto(
   const started = performance.now();
   await pool.query(`drop schema if exists ${REBUILD_SCHEMA} cascade`);
   await createReadModel(pool, REBUILD_SCHEMA, options.version);
-  const total = await countEvents?.();
-  const progress = (done: number) =>
+  let total = await countEvents?.();
+  const progress = async (done: number) => {
+    // The log grows while the rebuild runs: count again whenever the replay has passed the last
+    // count (a few times at most: the replay ends at its first short page).
+    if (countEvents && total !== undefined && done > total) total = await countEvents();
     onProgress?.({ done, total, elapsedMs: performance.now() - started });
-  progress(0);
+  };
+  await progress(0);
 
   const { position: rebuilt, applied } = await replay(
     store,
@@ -203,6 +210,6 @@ async function rebuildInto(
     elapsedMs: performance.now() - started,
     caughtUpInSwap,
   };
-  progress(result.events);
+  await progress(result.events);
   return result;
 }

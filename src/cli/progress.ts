@@ -1,6 +1,7 @@
 // Progress of long work: a bar redrawn in place on a terminal, a plain line every second otherwise.
 
 export interface Progress {
+  /** `total` may grow as the work goes on; the line never shows more done than total. */
   update(done: number, total: number | undefined): void;
   finish(message: string): void;
 }
@@ -19,13 +20,15 @@ function describe(done: number, total: number | undefined, elapsedMs: number): s
 
 export function createProgress(
   label: string,
-  stream: NodeJS.WriteStream = process.stderr,
+  stream: Pick<NodeJS.WriteStream, 'isTTY' | 'write'> = process.stderr,
+  clock: () => number = () => performance.now(),
 ): Progress {
-  const started = performance.now();
-  let lastLine = 0;
+  const started = clock();
+  let lastLine = Number.NEGATIVE_INFINITY;
   return {
-    update(done, total) {
-      const now = performance.now();
+    update(done, reportedTotal) {
+      const now = clock();
+      const total = reportedTotal === undefined ? undefined : Math.max(reportedTotal, done);
       const text = describe(done, total, now - started);
       if (stream.isTTY) {
         const width = 30;
@@ -33,7 +36,7 @@ export function createProgress(
         const filled = Math.round(fraction * width);
         const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${total ? `${Math.floor(fraction * 100)}%` : ''}`;
         stream.write(`\r${label} ${bar} ${text}\u001b[K`);
-      } else if (now - lastLine >= 1000 || (total !== undefined && done >= total)) {
+      } else if (now - lastLine >= 1000) {
         lastLine = now;
         stream.write(`${label}: ${text}\n`);
       }

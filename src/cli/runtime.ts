@@ -1,6 +1,7 @@
 // Wiring of the roles: what each one opens, starts and closes. The CLI composes them; tests start
 // them the same way.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { runProjector } from '../../projections/projector.ts';
 import { createProjectionWaiter } from '../../projections/queries.ts';
@@ -17,6 +18,7 @@ import type { Logger } from '../infra/logger.ts';
 import { metrics } from '../infra/metrics.ts';
 import { isPortFree } from '../infra/ports.ts';
 import { createDatabaseProbe } from '../infra/postgres.ts';
+import { type Child, describeExit, type ExitStatus, superviseChild } from './supervision.ts';
 
 export interface Runtime {
   readonly config: Config;
@@ -63,6 +65,8 @@ function untilStopped(stop: () => Promise<void>): Pick<Running, 'done' | 'stop'>
 }
 
 export interface Running {
+  /** The role's name in log lines: api, projector, scheduler, ops, transaction-service. */
+  readonly name: string;
   readonly url?: string;
   /** Resolves when the role has stopped (after `stop`, or by itself on a fatal error). */
   readonly done: Promise<void>;
@@ -89,6 +93,7 @@ export async function startApi(runtime: Runtime, port = runtime.config.port): Pr
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   return {
+    name: 'api',
     url: `http://localhost:${boundPort}`,
     ...untilStopped(async () => {
       await app.close();
@@ -114,7 +119,7 @@ export async function startOpsRole(
     health: async () => ({ ...(await database()), ...details() }),
   });
   runtime.log.info(`health and metrics on http://${host}:${opsPort}`);
-  return untilStopped(() => app.close());
+  return { name: 'ops', ...untilStopped(() => app.close()) };
 }
 
 export function startProjector(runtime: Runtime): Running & { isActive(): boolean } {
@@ -138,6 +143,7 @@ export function startProjector(runtime: Runtime): Running & { isActive(): boolea
     },
   });
   return {
+    name: 'projector',
     done,
     isActive: () => active,
     stop: async () => {
@@ -170,6 +176,7 @@ export async function startSchedulerRole(
     log,
   });
   return {
+    name: 'scheduler',
     ...untilStopped(async () => {
       await scheduler.stop();
       await payouts.close();
@@ -182,43 +189,72 @@ const TRANSACTION_SERVICE_MAIN = fileURLToPath(
 );
 
 /**
- * The transaction-service as a child process (what `npm start` runs beside the other roles). On
- * its configured port, or a free one when that is taken (say, by another `npm start`).
+ * The transaction-service as a child process (what `npm start` runs beside the other roles), on
+ * its configured port, or a free one when that is taken (say, by another `npm start`). A crash is
+ * restarted on the same port with backoff (supervision.ts).
  */
 export async function spawnTransactionService(
   config: Config,
   log: Logger,
   env: Record<string, string> = {},
 ): Promise<Running> {
-  const port = (await isPortFree(config.transactionServicePort))
-    ? config.transactionServicePort
-    : 0;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', TRANSACTION_SERVICE_MAIN],
-    {
-      env: { ...process.env, ...env, TRANSACTION_SERVICE_PORT: String(port) },
-      // The IPC channel lets the child notice when this process is gone, even after a SIGKILL.
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  let port = (await isPortFree(config.transactionServicePort)) ? config.transactionServicePort : 0;
+  return superviseChild({
+    name: 'transaction-service',
+    log,
+    start: async () => {
+      const child = await startTransactionServiceChild(port, env);
+      port = Number(new URL(child.url).port);
+      log.info(
+        `transaction-service (third-party stand-in, pid ${child.pid}) listening at ${child.url}${child.said}`,
+      );
+      return child;
     },
-  );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const ready = /transaction-service listening at (\S+)/.exec(output);
-      if (ready?.[1]) resolve(ready[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`transaction-service exited with ${code}`)));
   });
-  log.info(`transaction-service (third-party stand-in) listening at ${url}`);
-  return {
-    url,
-    done: exited,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
+}
+
+const READY = /^transaction-service listening at (\S+)(.*)$/;
+
+/** One transaction-service process, ready; its output after the ready line goes to ours. */
+function startTransactionServiceChild(
+  port: number,
+  env: Record<string, string>,
+): Promise<Child & { said: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', TRANSACTION_SERVICE_MAIN], {
+    env: { ...process.env, ...env, TRANSACTION_SERVICE_PORT: String(port) },
+    // The IPC channel lets the child notice when this process is gone, even after a SIGKILL.
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<ExitStatus>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
   };
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    const timer = setTimeout(() => {
+      reject(new Error('transaction-service was not ready within 60 s'));
+      void stop();
+    }, 60_000);
+    child.once('error', reject); // it could not be spawned at all
+    void exited.then((status) => {
+      clearTimeout(timer);
+      if (!ready)
+        reject(
+          new Error(`transaction-service ended before it was ready (${describeExit(status)})`),
+        );
+    });
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      const match = ready ? null : READY.exec(line);
+      if (!match) {
+        process.stdout.write(`${line}\n`);
+        return;
+      }
+      ready = true;
+      clearTimeout(timer);
+      resolve({ pid: child.pid, url: match[1] as string, said: match[2] ?? '', exited, stop });
+    });
+  });
 }

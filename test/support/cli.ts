@@ -83,3 +83,45 @@ export function stopService(child: ChildProcess): Promise<number | null> {
     child.kill('SIGTERM');
   });
 }
+
+/**
+ * The first match of `pattern` in the service's output after the first `after` characters, as soon
+ * as it is there; rejects when the process exits or `timeoutMs` passes first.
+ */
+export function waitForOutput(
+  service: { child: ChildProcess; output: () => string },
+  pattern: RegExp,
+  { after = 0, timeoutMs = 60_000 }: { after?: number; timeoutMs?: number } = {},
+): Promise<RegExpExecArray> {
+  const { child, output } = service;
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      child.stdout?.off('data', check);
+      child.stderr?.off('data', check);
+      child.off('exit', exited);
+    };
+    const check = () => {
+      const match = pattern.exec(output().slice(after));
+      if (!match) return;
+      done();
+      resolve(match);
+    };
+    const exited = () => {
+      // The last output may arrive after 'exit'; look once more.
+      setImmediate(() => {
+        check();
+        done();
+        reject(new Error(`exited before ${pattern}:\n${output().slice(after)}`));
+      });
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`no ${pattern} in ${timeoutMs} ms:\n${output().slice(after)}`));
+    }, timeoutMs);
+    child.stdout?.on('data', check);
+    child.stderr?.on('data', check);
+    child.once('exit', exited);
+    check();
+  });
+}

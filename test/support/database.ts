@@ -52,3 +52,15 @@ export async function createTestDatabase(t: Teardown, poolSize = 20): Promise<Te
   t.teardown(drop);
   return { url: url.toString(), pool, drop };
 }
+
+/**
+ * The URL of a database beside `db` on its server that does not exist yet (for code that creates
+ * its own), dropped when `t` ends if something created it.
+ */
+export function databaseToCreate(t: Teardown, db: TestDatabase, suffix: string): string {
+  const url = new URL(db.url);
+  const name = `${url.pathname.slice(1)}_${suffix}`;
+  url.pathname = `/${name}`;
+  t.teardown(() => db.pool.query(`drop database if exists ${name} with (force)`));
+  return url.toString();
+}
