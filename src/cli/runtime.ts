@@ -2,7 +2,6 @@
 // them the same way.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { runProjector } from '../../projections/projector.ts';
 import { createProjectionWaiter } from '../../projections/queries.ts';
 import { createPayoutClient } from '../../scheduler/payoutClient.ts';
@@ -16,6 +15,7 @@ import type { Config } from '../infra/config.ts';
 import { type Database, openDatabase } from '../infra/database.ts';
 import type { Logger } from '../infra/logger.ts';
 import { metrics } from '../infra/metrics.ts';
+import { nodeScriptArgs } from '../infra/nodeScript.ts';
 import { isPortFree } from '../infra/ports.ts';
 import { createDatabaseProbe } from '../infra/postgres.ts';
 import { type Child, describeExit, type ExitStatus, superviseChild } from './supervision.ts';
@@ -184,9 +184,7 @@ export async function startSchedulerRole(
   };
 }
 
-const TRANSACTION_SERVICE_MAIN = fileURLToPath(
-  new URL('../../transaction-service/main.ts', import.meta.url),
-);
+const TRANSACTION_SERVICE = nodeScriptArgs('../../transaction-service/main.ts', import.meta.url);
 
 /**
  * The transaction-service as a child process (what `npm start` runs beside the other roles), on
@@ -220,7 +218,7 @@ function startTransactionServiceChild(
   port: number,
   env: Record<string, string>,
 ): Promise<Child & { said: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', TRANSACTION_SERVICE_MAIN], {
+  const child = spawn(process.execPath, TRANSACTION_SERVICE, {
     env: { ...process.env, ...env, TRANSACTION_SERVICE_PORT: String(port) },
     // The IPC channel lets the child notice when this process is gone, even after a SIGKILL.
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
