@@ -11,7 +11,38 @@ import {
   startRecordedCluster,
 } from './embeddedPostgres.ts';
 import type { Logger } from './logger.ts';
-import { createPool } from './postgres.ts';
+import { createPool, DatabaseUnavailableError } from './postgres.ts';
+
+/** How long a role waits for an external database at its start before it gives up. */
+const FIRST_CONNECTION_MS = 120_000;
+
+/**
+ * Waits for an external database to answer, with backoff: in a compose stack the roles may start
+ * while PostgreSQL is still initialising. Anything but "unreachable" (a wrong password, say) fails
+ * at once.
+ */
+export async function untilReachable(
+  pool: pg.Pool,
+  log: Pick<Logger, 'warn'>,
+  {
+    timeoutMs = FIRST_CONNECTION_MS,
+    sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)),
+  } = {},
+): Promise<void> {
+  const started = Date.now();
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      await pool.query('select 1');
+      return;
+    } catch (error) {
+      if (!(error instanceof DatabaseUnavailableError) || Date.now() - started > timeoutMs) {
+        throw error;
+      }
+      log.warn(`database not reachable yet (${error.message}); trying again in ${delay} ms`);
+      await sleep(delay);
+    }
+  }
+}
 
 export interface Database {
   readonly url: string;
@@ -34,7 +65,11 @@ export async function openDatabase(options: {
     const pool = createPool(url, poolSize);
     return { url, pool, ownsCluster: false, close: () => pool.end() };
   };
-  if (options.databaseUrl) return joined(options.databaseUrl);
+  if (options.databaseUrl) {
+    const database = joined(options.databaseUrl);
+    await untilReachable(database.pool, log);
+    return database;
+  }
 
   const place = await placeCluster(options.dataDir, {
     mayRelocate: options.defaultDataDir ?? false,

@@ -71,3 +71,45 @@ t.test('the health probe asks the database at most once per ttl', async (t) => {
   t.same(await fresh(), { ok: true }, 'healthy again as soon as the database answers');
   t.equal(queries, 3);
 });
+
+t.test('a role waits for an external database at its start, with backoff', async (t) => {
+  const { untilReachable } = await import('../../src/infra/database.ts');
+  const { DatabaseUnavailableError } = await import('../../src/infra/postgres.ts');
+  let calls = 0;
+  const waits: number[] = [];
+  const warnings: string[] = [];
+  const pool = {
+    query: async () => {
+      if (++calls < 5) throw new DatabaseUnavailableError('connect ECONNREFUSED');
+      return { rows: [] };
+    },
+  } as unknown as Parameters<typeof untilReachable>[0];
+  await untilReachable(
+    pool,
+    { warn: (m) => warnings.push(m) },
+    {
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    },
+  );
+  t.equal(calls, 5, 'asked until it answered');
+  t.same(waits, [250, 500, 1000, 2000], 'backing off');
+  t.equal(warnings.length, 4);
+  const refused = {
+    query: async () => {
+      throw new Error('password authentication failed');
+    },
+  } as unknown as Parameters<typeof untilReachable>[0];
+  await t.rejects(untilReachable(refused, { warn: () => {} }), /password/, 'a fault fails at once');
+  const never = {
+    query: async () => {
+      throw new DatabaseUnavailableError('connect ECONNREFUSED');
+    },
+  } as unknown as Parameters<typeof untilReachable>[0];
+  await t.rejects(
+    untilReachable(never, { warn: () => {} }, { timeoutMs: -1, sleep: async () => {} }),
+    DatabaseUnavailableError,
+    'gives up after its time',
+  );
+});
