@@ -1,6 +1,7 @@
 // The read side: what the API asks of the read models (lists). One round trip per question.
 import pg from 'pg';
 import type { WithdrawalStatus } from '../src/domain/wallet.ts';
+import { isUuid } from '../src/infra/ids.ts';
 import { PROJECTION_CHANNEL } from './projector.ts';
 import { LIVE_SCHEMA } from './readModelSchema.ts';
 import type { TransactionKind } from './walletProjection.ts';
@@ -104,6 +105,18 @@ export async function listTransactions(
     items: page.map(toTransactionView),
     nextBefore: rows.length > filter.limit && last ? BigInt(last.revision) : undefined,
   };
+}
+
+/** The wallets whose streams hold transaction `id` (a withdrawal's source and target wallets). */
+export async function walletsOfTransaction(db: Queryable, id: string): Promise<string[]> {
+  if (!isUuid(id)) return [];
+  const { rows } = await db.query({
+    name: 'wallets-of-transaction',
+    text: `select distinct wallet_id from ${LIVE_SCHEMA}.transactions
+           where transaction_id = $1`,
+    values: [id],
+  });
+  return rows.map((r) => r.wallet_id as string);
 }
 
 /** Withdrawals whose outcome the third party cannot tell: they wait for an operator's settle. */

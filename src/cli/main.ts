@@ -30,6 +30,7 @@ import {
 } from './runtime.ts';
 import { settleWithdrawal } from './settle.ts';
 import { runUntilSignalled } from './supervision.ts';
+import { formatTraced, traceEvents } from './trace.ts';
 
 /** What a command gets besides its arguments. */
 interface Cli {
@@ -210,6 +211,26 @@ const COMMANDS: readonly Command<Cli>[] = [
     args: ['<wallet>'],
     description: "print a wallet's every event and the balance after each",
     run: async (cli, { args }) => history(await cli.runtime(), args[0]),
+  }),
+  command({
+    name: 'trace',
+    args: ['<id>'],
+    description:
+      "a withdrawal's (or deposit's) whole life, or every event one request caused (its " +
+      'X-Request-Id), with who caused each event and its correlation ids',
+    run: async (cli, { args }) => {
+      const runtime = await cli.runtime();
+      const id = (args[0] ?? '').trim();
+      const events = await traceEvents(runtime, isUuid(id) ? id.toLowerCase() : id, (seen) =>
+        process.stderr.write(`\rscanning the log: ${seen} events`),
+      );
+      if (events.length === 0) {
+        console.error(`No events for ${id}.`);
+        return 1;
+      }
+      for (const event of events) console.log(formatTraced(event));
+      return 0;
+    },
   }),
   command({
     name: 'settle',
