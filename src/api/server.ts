@@ -5,12 +5,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import type pg from 'pg';
 import type { ProjectionWaiter } from '../../projections/queries.ts';
+import { type AccessOptions, accessPlugin } from '../access/plugin.ts';
 import type { WalletCommandHandler } from '../commands/walletCommandHandler.ts';
 import type { EventStore } from '../eventstore/eventStore.ts';
 import { metrics } from '../infra/metrics.ts';
 import { collectMethods, installErrorHandling } from './errors.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { walletRoutes } from './routes/wallets.ts';
+import { securityHeadersPlugin } from './securityHeaders.ts';
 
 export interface ApiOptions {
   readonly commands: WalletCommandHandler;
@@ -23,6 +25,8 @@ export interface ApiOptions {
   /** Links (wallet `url`, `next`) start with this instead of the request's scheme and host. */
   readonly publicUrl?: string;
   readonly clock?: () => Date;
+  /** Keys, limits, allow-list and access log (README, "Access"); `config.auth` false: none. */
+  readonly access: Omit<AccessOptions, 'pool' | 'publicUrl'>;
 }
 
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
@@ -42,6 +46,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app);
+  // Before collectMethods: CORS adds an OPTIONS route for every path, which must not make others 405.
+  await app.register(securityHeadersPlugin, { corsOrigins: options.access.config.corsOrigins });
   const answerOtherMethods = collectMethods(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unknown';
@@ -56,11 +62,25 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
         version: '0.1.0',
         description:
           'Event-sourced wallets: deposits, withdrawals scheduled for a future moment, audit history. ' +
-          'Every command accepts an Idempotency-Key header; wallet reads carry an ETag (the stream revision).',
+          'Every command accepts an Idempotency-Key header; wallet reads carry an ETag (the stream revision). ' +
+          'Every /api request carries `Authorization: Bearer <key>` (unless the service runs with AUTH=off).',
       },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    // The UI's own content policy (its scripts and styles), without upgrade-insecure-requests,
+    // which would break the UI served over plain http on any host but localhost.
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+  });
+  await app.register(accessPlugin, {
+    ...options.access,
+    pool: options.pool,
+    publicUrl: options.publicUrl,
+  });
   const { commands, store, pool, waiter, defaultCurrency, clock } = options;
   await app.register(walletRoutes, {
     commands,
@@ -71,7 +91,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     clock,
     publicUrl: options.publicUrl,
   });
-  await app.register(operationsRoutes, { pool, store });
+  await app.register(operationsRoutes, { pool, store, auth: options.access.config.auth });
   answerOtherMethods();
   return app;
 }

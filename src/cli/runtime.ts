@@ -82,6 +82,7 @@ export async function startApi(runtime: Runtime, port = runtime.config.port): Pr
     logLevel: config.logLevel,
     trustProxy: config.trustProxy,
     publicUrl: config.publicUrl,
+    access: { config: config.access, dataDir: config.dataDir },
   });
   await app.listen({ port, host: config.host });
   const address = app.server.address();

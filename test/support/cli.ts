@@ -28,7 +28,8 @@ export function runCli(
 
 /**
  * Starts the service (`start`) as a real process; resolves once it logs that it listens. It gets
- * the test run's environment without the run's database, event store or payout service, plus `env`.
+ * the test run's environment without the run's database, event store or payout service, with
+ * AUTH=off (its callers send no keys) unless `env` says otherwise, plus `env`.
  */
 export async function startService(
   env: Record<string, string>,
@@ -39,7 +40,7 @@ export async function startService(
       inherited[k] = v;
   }
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], {
-    env: { ...inherited, ...env },
+    env: { ...inherited, AUTH: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,0 +1,107 @@
+// Key to principal. Every API instance caches what a key's hash resolved to for `ttlMs` (counted
+// from when the lookup started), so a key revoked anywhere (another instance, the CLI) is refused
+// here within that time, and a hot key costs one indexed lookup per `ttlMs`, not one per request.
+// Unknown keys are not cached: a key made a moment ago works at once. The last use of each key is
+// kept in memory and written for all keys in one statement every `flushMs`.
+import type pg from 'pg';
+import { hashApiKey } from './apiKeys.ts';
+import { findKeyByHash } from './postgres/findKeyByHash.ts';
+import type { KeyRecord } from './postgres/keyRecord.ts';
+import { recordKeyUse } from './postgres/recordKeyUse.ts';
+import type { KeyPrincipal } from './principal.ts';
+
+export interface AuthenticatorOptions {
+  readonly pool: pg.Pool;
+  /** How long a lookup is trusted; the revocation delay's upper bound. */
+  readonly ttlMs?: number;
+  readonly flushMs?: number;
+  /** Cached lookups kept at most (the oldest go first). */
+  readonly maxEntries?: number;
+  readonly now?: () => number;
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface Authenticator {
+  /** The principal of a valid key; undefined for an unknown or revoked one. */
+  authenticate(token: string): Promise<KeyPrincipal | undefined>;
+  /** Drops a key from this instance's cache at once (its revocation was made here). */
+  forget(keyId: string): void;
+  /** Writes the pending last uses. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Entry {
+  readonly startedAt: number;
+  readonly lookup: Promise<KeyPrincipal | undefined>;
+}
+
+export function principalOf(key: KeyRecord): KeyPrincipal | undefined {
+  if (key.revokedAt !== null) return undefined;
+  return key.kind === 'owner'
+    ? { kind: 'owner', keyId: key.id, owner: key.owner as string, scopes: key.scopes }
+    : { kind: 'operator', keyId: key.id, name: key.name, scopes: key.scopes };
+}
+
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const { pool, ttlMs = 500, flushMs = 5000, maxEntries = 10_000 } = options;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, Entry>();
+  let uses = new Map<string, Date>();
+
+  const lookup = async (hash: Buffer): Promise<KeyPrincipal | undefined> => {
+    const key = await findKeyByHash(pool, hash);
+    return key && principalOf(key);
+  };
+
+  const flush = async () => {
+    if (uses.size === 0) return;
+    const batch = uses;
+    uses = new Map();
+    await recordKeyUse(pool, batch);
+  };
+  const timer = setInterval(() => {
+    flush().catch((error) => options.onError?.(error));
+  }, flushMs);
+  timer.unref();
+
+  return {
+    async authenticate(token) {
+      const hash = hashApiKey(token);
+      const cacheKey = hash.toString('base64');
+      const at = now();
+      let entry = cache.get(cacheKey);
+      if (!entry || at - entry.startedAt >= ttlMs) {
+        // One lookup at a time per key: concurrent requests share it.
+        entry = { startedAt: at, lookup: lookup(hash) };
+        cache.delete(cacheKey);
+        cache.set(cacheKey, entry);
+        if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
+        entry.lookup.then(
+          (principal) => {
+            if (!principal) cache.delete(cacheKey);
+          },
+          () => cache.delete(cacheKey),
+        );
+      }
+      const principal = await entry.lookup;
+      if (principal) uses.set(principal.keyId, new Date(at));
+      return principal;
+    },
+    forget(keyId) {
+      for (const [cacheKey, entry] of cache) {
+        void entry.lookup.then(
+          (principal) => {
+            if (principal?.keyId === keyId && cache.get(cacheKey) === entry) cache.delete(cacheKey);
+          },
+          () => {},
+        );
+      }
+    },
+    flush,
+    async close() {
+      clearInterval(timer);
+      await flush();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+// Requests per bucket (a key, or a client address) per fixed one-minute window, counted in
+// PostgreSQL so that a limit holds across every API instance. An instance does not ask the
+// database per request: it claims a few requests of the window at a time (takeTokens, never past
+// the limit) and spends them locally. The claim shrinks as the window fills (an eighth of what
+// was left at the last claim, at most MAX_CLAIM), so near the limit the instances claim one at a
+// time and a client gets exactly `limit` requests in the window in all; requests an instance
+// claimed and did not spend before the window ended are lost to that window (at most a claim's
+// worth per instance). Once the window is full everywhere, an instance answers from memory.
+import type pg from 'pg';
+import { takeTokens } from './postgres/takeTokens.ts';
+
+export interface RateDecision {
+  readonly allowed: boolean;
+  readonly limit: number;
+  /** Requests left in this window (as far as this instance knows). */
+  readonly remaining: number;
+  /** Seconds until the window ends (a new one starts). */
+  readonly resetSeconds: number;
+}
+
+export interface RateLimiter {
+  /** Counts one request of `bucket` against `limit` per window; limit 0: no limit. */
+  take(bucket: string, limit: number): Promise<RateDecision>;
+  /** Forgets the local state of windows that have ended. */
+  sweep(): void;
+}
+
+export const WINDOW_MS = 60_000;
+const MAX_CLAIM = 100;
+
+interface BucketState {
+  window: number;
+  /** Claimed and not yet spent. */
+  tokens: number;
+  /** The window's count in the database after this instance's last claim. */
+  used: number;
+  claiming?: Promise<void>;
+}
+
+export function createRateLimiter(options: {
+  readonly pool: pg.Pool;
+  readonly now?: () => number;
+  readonly windowMs?: number;
+}): RateLimiter {
+  const { pool, windowMs = WINDOW_MS } = options;
+  const now = options.now ?? Date.now;
+  const buckets = new Map<string, BucketState>();
+
+  const claim = async (bucket: string, state: BucketState, limit: number) => {
+    const count = Math.max(1, Math.min(MAX_CLAIM, Math.ceil((limit - state.used) / 8)));
+    const window = state.window;
+    const taken = await takeTokens(pool, bucket, new Date(window * windowMs), count, limit);
+    if (state.window !== window) return; // the window ended meanwhile: its claim is void
+    state.tokens += taken.granted;
+    state.used = Math.max(state.used, taken.used);
+  };
+
+  const take = async (bucket: string, limit: number): Promise<RateDecision> => {
+    for (;;) {
+      const at = now();
+      const window = Math.floor(at / windowMs);
+      const resetSeconds = Math.max(1, Math.ceil(((window + 1) * windowMs - at) / 1000));
+      if (limit === 0) return { allowed: true, limit, remaining: 0, resetSeconds };
+      let state = buckets.get(bucket);
+      if (!state || state.window !== window) {
+        state = { window, tokens: 0, used: 0 };
+        buckets.set(bucket, state);
+      }
+      const decision = (allowed: boolean): RateDecision => ({
+        allowed,
+        limit,
+        remaining: Math.max(0, limit - (state as BucketState).used) + (state as BucketState).tokens,
+        resetSeconds,
+      });
+      if (state.tokens > 0) {
+        state.tokens--;
+        return decision(true);
+      }
+      if (state.used >= limit) return decision(false);
+      // One claim at a time per bucket: the requests waiting for it share what it brings.
+      state.claiming ??= claim(bucket, state, limit).finally(() => {
+        (state as BucketState).claiming = undefined;
+      });
+      await state.claiming;
+    }
+  };
+
+  return {
+    take,
+    sweep() {
+      const window = Math.floor(now() / windowMs);
+      for (const [bucket, state] of buckets) if (state.window < window) buckets.delete(bucket);
+    },
+  };
+}
