@@ -46,6 +46,8 @@ export interface AccessOptions {
   readonly publicUrl?: string | undefined;
   /** How long a key lookup is trusted by this instance (the revocation delay); default 500 ms. */
   readonly keyCacheMs?: number;
+  /** The clock of rate-limit windows and key lookups (tests). */
+  readonly now?: () => number;
   /** How often old rate windows and access-log entries are deleted; default 10 minutes. */
   readonly pruneEveryMs?: number;
 }
@@ -102,9 +104,10 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
   const authenticator = createAuthenticator({
     pool,
     ttlMs: options.keyCacheMs,
+    now: options.now,
     onError: (error) => app.log.warn({ err: error }, 'could not record the last use of keys'),
   });
-  const limiter = createRateLimiter({ pool });
+  const limiter = createRateLimiter({ pool, now: options.now });
   const accessLog = createAccessLogWriter({
     pool,
     onError: (error, dropped) =>
@@ -114,7 +117,7 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
 
   const prune = async () => {
     limiter.sweep();
-    const now = Date.now();
+    const now = (options.now ?? Date.now)();
     await pruneRateWindows(pool, new Date(now - 2 * WINDOW_MS));
     await pruneRefusals(pool, new Date(now - config.accessLogRetentionDays * DAY_MS));
   };

@@ -86,7 +86,8 @@ export interface StackTarget {
 
 export async function startStack(t: Test, options: StackOptions = {}): Promise<Stack> {
   const db = await createTestDatabase(t, 40);
-  const operatorKey = options.env?.OPERATOR_API_KEY ?? `wlk_${randomBytes(32).toString('base64url')}`;
+  const operatorKey =
+    options.env?.OPERATOR_API_KEY ?? `wlk_${randomBytes(32).toString('base64url')}`;
   const config = loadConfig({
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',

@@ -108,6 +108,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
   app.post(
     '/api/wallets/',
     {
+      config: { scope: 'wallets:write' },
       schema: {
         summary: 'Create a wallet',
         body: Type.Optional(CreateWalletBody),
@@ -143,6 +144,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
   app.get(
     '/api/wallets/:id/',
     {
+      config: { scope: 'wallets:read' },
       schema: {
         summary: 'A wallet with its transactions (optionally as of a past moment)',
         params: WalletParams,
@@ -177,6 +179,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
   app.patch(
     '/api/wallets/:id/deposit/',
     {
+      config: { scope: 'wallets:write' },
       schema: {
         summary: 'Deposit into a wallet',
         params: WalletParams,
@@ -204,6 +207,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
   app.post(
     '/api/wallets/:id/withdraw/',
     {
+      config: { scope: 'withdrawals:write' },
       schema: {
         summary: 'Schedule a withdrawal',
         description: 'The balance is checked when it is due, not now.',
@@ -243,6 +247,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
   app.post(
     '/api/wallets/:id/withdrawals/:withdrawalId/cancel/',
     {
+      config: { scope: 'withdrawals:write' },
       schema: {
         summary: 'Cancel a withdrawal that has not started',
         params: WithdrawalParams,
@@ -268,6 +273,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
   app.get(
     '/api/wallets/:id/transactions/',
     {
+      config: { scope: 'wallets:read' },
       schema: {
         summary: "A wallet's deposits, withdrawals and transfers received, newest first",
         params: WalletParams,
@@ -299,6 +305,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
   app.get(
     '/api/wallets/:id/history/',
     {
+      config: { scope: 'wallets:read' },
       schema: {
         summary: "Every event of a wallet's stream, in order: the audit trail",
         params: WalletParams,
