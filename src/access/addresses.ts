@@ -21,6 +21,28 @@ export function parseCidr(text: string): Cidr | undefined {
   return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
 
+/**
+ * Who a request without a valid key counts as for its rate limit: its IPv4 address, or the /64
+ * network of its IPv6 address (one host usually holds a whole /64, so per-address limits there
+ * would be no limit).
+ */
+export function limitSubject(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped?.[1]) return mapped[1];
+  if (isIP(address) !== 6) return address;
+  const [head = '', tail] = address.split('%')[0]?.toLowerCase().split('::') ?? [];
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups =
+    tail === undefined
+      ? left
+      : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
 /** Whether an address is in one of the ranges; no ranges: every address is. */
 export function addressFilter(ranges: readonly Cidr[]): (address: string) => boolean {
   if (ranges.length === 0) return () => true;

@@ -12,7 +12,7 @@ import type pg from 'pg';
 import type { AccessConfig } from '../infra/config.ts';
 import { metrics } from '../infra/metrics.ts';
 import { createAccessLogWriter } from './accessLog.ts';
-import { addressFilter } from './addresses.ts';
+import { addressFilter, limitSubject } from './addresses.ts';
 import { readBearer } from './apiKeys.ts';
 import { createAuthenticator } from './authenticator.ts';
 import { bootstrapOperatorKey } from './bootstrap.ts';
@@ -169,7 +169,7 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
       typeof credentials === 'object'
         ? await authenticator.authenticate(credentials.token)
         : undefined;
-    const addressBucket = `address:${request.ip}`;
+    const addressBucket = `address:${limitSubject(request.ip)}`;
     if (!principal) {
       // Requests without a valid key share their address's (low) limit: guessing keys is slow.
       if (await overLimit(request, reply, addressBucket, config.rateLimitAnonymous, null)) return;

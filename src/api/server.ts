@@ -35,7 +35,9 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     // Per-request log lines cost more than the request on a hot path; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
-    trustProxy: options.trustProxy ?? false,
+    // One proxy in front (the peer): the client is what that proxy saw (the last
+    // X-Forwarded-For entry), never what a client wrote into the header itself.
+    trustProxy: options.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     // A URL the router cannot take (bad percent-encoding, an over-long id) names no wallet: 404.
     frameworkErrors: (_error, _request, reply) => {
       void (reply as FastifyReply).code(404).send({ detail: 'Not found.' });

@@ -496,6 +496,17 @@ t.test('a key revoked on one instance is refused by another within a second', as
 
 t.test('operator allow-list: X-Forwarded-For counts only with TRUST_PROXY', async (t) => {
   const stack = await startStack(t, { env: { OPERATOR_ALLOWED_CIDRS: '127.0.0.1/32' } });
+  const proxied = await startStack(t, {
+    env: { TRUST_PROXY: 'true', OPERATOR_ALLOWED_CIDRS: '10.0.0.0/8' },
+  });
+  const forged = await proxied.http('GET', '/api/keys', undefined, {
+    'x-forwarded-for': '10.1.2.3, 203.0.113.7',
+  });
+  t.equal(forged.status, 403, 'the address the proxy appended counts, not what the client wrote');
+  const viaProxy = await proxied.http('GET', '/api/keys', undefined, {
+    'x-forwarded-for': '203.0.113.7, 10.1.2.3',
+  });
+  t.equal(viaProxy.status, 200, 'a client the proxy saw at an allowed address');
   const spoofed = await stack.http('GET', '/api/keys', undefined, {
     'x-forwarded-for': '203.0.113.7',
   });

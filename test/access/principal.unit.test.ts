@@ -1,5 +1,5 @@
 import t from 'tap';
-import { addressFilter, parseCidr } from '../../src/access/addresses.ts';
+import { addressFilter, limitSubject, parseCidr } from '../../src/access/addresses.ts';
 import { hashApiKey, KEY_PREFIX, newApiKey, readBearer } from '../../src/access/apiKeys.ts';
 import {
   ANONYMOUS,
@@ -99,4 +99,14 @@ t.test('operator allow-list: IPv4 and IPv6 ranges, IPv4-mapped addresses', async
   t.equal(allowed('2001:db9::5'), false);
   t.equal(allowed('not an address'), false);
   t.equal(addressFilter([])('203.0.113.9'), true, 'no list: any address');
+});
+
+t.test('rate-limit subject: an IPv4 address, an IPv6 /64', async (t) => {
+  t.equal(limitSubject('203.0.113.9'), '203.0.113.9');
+  t.equal(limitSubject('::ffff:203.0.113.9'), '203.0.113.9', 'IPv4-mapped');
+  t.equal(limitSubject('2001:db8:0:12:aaaa::1'), '2001:db8:0:12::/64');
+  t.equal(limitSubject('2001:db8:0:12:ffff:1:2:3'), '2001:db8:0:12::/64', 'same /64');
+  t.equal(limitSubject('2001:0db8::1'), '2001:db8:0:0::/64');
+  t.equal(limitSubject('::1'), '0:0:0:0::/64');
+  t.equal(limitSubject('fe80::1%eth0'), 'fe80:0:0:0::/64');
 });
