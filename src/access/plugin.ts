@@ -67,9 +67,9 @@ interface RefusalNote {
 }
 const refusals = new WeakMap<FastifyRequest, RefusalNote>();
 
-/** Whether the request is for an /api route (by the route matched, not the raw URL). */
-function isApiRequest(request: FastifyRequest): boolean {
-  const route = request.routeOptions.url ?? request.url;
+/** Whether a request is for an /api route: by the route matched (not the raw URL, which may
+ * spell the path another way), or by the URL when no route matched (a 404). */
+function isApiRoute(route: string): boolean {
   return route === '/api' || route.startsWith('/api/');
 }
 
@@ -144,26 +144,27 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
     return reply.code(status).send({ detail });
   };
 
-  /** Counts the request against `bucket`; a 429 (and true) when over the limit. */
-  const overLimit = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    bucket: string,
-    limit: number,
-    keyId: string | null,
-  ) => {
+  /** Counts the request against `bucket`: its headers, and the decision when over the limit. */
+  const overLimit = async (reply: FastifyReply, bucket: string, limit: number) => {
     const decision = await limiter.take(bucket, limit);
     setRateHeaders(reply, decision);
-    if (decision.allowed) return false;
+    return decision.allowed ? undefined : decision;
+  };
+  const throttle = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    decision: RateDecision,
+    keyId: string | null,
+  ) => {
     reply.header('retry-after', decision.resetSeconds);
     const detail = `Request was throttled. Expected available in ${decision.resetSeconds} seconds.`;
-    await refuse(request, reply, 429, 'rate_limited', keyId, detail);
-    return true;
+    return refuse(request, reply, 429, 'rate_limited', keyId, detail);
   };
 
   app.addHook('onRequest', async (request, reply) => {
     request.principal = ANONYMOUS;
-    if (!isApiRequest(request)) return;
+    const { url: route, config: needs } = request.routeOptions;
+    if (!isApiRoute(route ?? request.url)) return;
     const credentials = readBearer(request.headers.authorization);
     const principal =
       typeof credentials === 'object'
@@ -172,7 +173,8 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
     const addressBucket = `address:${limitSubject(request.ip)}`;
     if (!principal) {
       // Requests without a valid key share their address's (low) limit: guessing keys is slow.
-      if (await overLimit(request, reply, addressBucket, config.rateLimitAnonymous, null)) return;
+      const over = await overLimit(reply, addressBucket, config.rateLimitAnonymous);
+      if (over) return throttle(request, reply, over, null);
       const reason =
         credentials === 'missing' || credentials === 'malformed'
           ? 'no_credentials'
@@ -182,12 +184,14 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
     const { keyId } = principal;
     if (principal.kind === 'operator' && !operatorAddressAllowed(request.ip)) {
       // A stolen operator key used from outside: limited like a request without a key.
-      if (await overLimit(request, reply, addressBucket, config.rateLimitAnonymous, keyId)) return;
+      const over = await overLimit(reply, addressBucket, config.rateLimitAnonymous);
+      if (over) return throttle(request, reply, over, keyId);
       return refuse(request, reply, 403, 'address_not_allowed', keyId, DETAIL.address_not_allowed);
     }
-    if (await overLimit(request, reply, `key:${keyId}`, config.rateLimitPerKey, keyId)) return;
+    const over = await overLimit(reply, `key:${keyId}`, config.rateLimitPerKey);
+    if (over) return throttle(request, reply, over, keyId);
     request.principal = principal;
-    const { scope, operatorOnly } = request.routeOptions.config;
+    const { scope, operatorOnly } = needs;
     if (operatorOnly && principal.kind !== 'operator') {
       return refuse(request, reply, 403, 'operator_only', keyId, DETAIL.operator_only);
     }
