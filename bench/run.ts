@@ -389,6 +389,8 @@ function report(): void {
             f[mode].map((run) => run.p50Ms).sort((a, b) => a - b)[Math.floor(f[mode].length / 2)],
           ),
           p99: ms(Math.max(...f[mode].map((run) => run.p99Ms))),
+          'api µs/deposit': f[mode].map((run) => int(run.apiUs)).join(' / '),
+          'postgres µs/deposit': f[mode].map((run) => int(run.postgresUs)).join(' / '),
           'non-2xx': f[mode].reduce((a, run) => a + run.non2xx + run.errors, 0),
           'on/off': mode === 'on' ? ratio(f.onPerSecond / f.offPerSecond) : '',
         })),

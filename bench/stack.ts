@@ -18,8 +18,8 @@ export interface Stack {
   readonly projector: Child;
   readonly scheduler: Child;
   readonly transactionService: Child;
-  /** Another `serve` process on the same database with extra settings (e.g. AUTH=off); its URL. */
-  startApi(extra: Record<string, string>): Promise<string>;
+  /** Another `serve` process on the same database with extra settings (e.g. AUTH=off). */
+  startApi(extra: Record<string, string>): Promise<{ url: string; child: Child }>;
   /** (Re)starts the projector; resolves with the wall-clock ms its "projector active" line carries. */
   startProjector(): Promise<number>;
   /** The roles, for the memory table. */
@@ -100,7 +100,7 @@ export async function startStack(ctx: Context): Promise<Stack> {
     },
     scheduler,
     transactionService,
-    startApi: async (extra) => (await startApi(extra)).url,
+    startApi,
     async startProjector() {
       projector = start('project');
       const [line] = await projector.waitFor(/^.*"msg":"projector active".*$/);
