@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { openPostgresEventStore } from '../src/eventstore/postgres/index.ts';
 import { startEmbeddedPostgres } from '../src/infra/embeddedPostgres.ts';
 import { createPool } from '../src/infra/postgres.ts';
-import { type AuthFigure, benchAuth } from './auth.ts';
+import { type AuthFigure, benchAuth, type HookCost } from './auth.ts';
 import { benchCeilings, type Ceilings } from './ceilings.ts';
 import { benchCommands, type CommandFigures } from './commands.ts';
 import { type Context, FULL, QUICK } from './context.ts';
@@ -375,10 +375,11 @@ function report(): void {
       ),
     ]);
   }
-  const auth = r.auth as AuthFigure[] | undefined;
+  const auth = (r.auth as { deposits: AuthFigure[] } | undefined)?.deposits;
+  const hook = (r.auth as { hook: HookCost } | undefined)?.hook;
   if (auth) {
     printTable(
-      `Access layer: deposits over HTTP, many wallets, keys required vs AUTH=off (alternating runs of ${sizes.loadMs} ms)`,
+      'Access layer: deposits over HTTP, many wallets, keys required vs AUTH=off (runs in blocks on, off, off, on)',
       auth.flatMap((f) =>
         (['on', 'off'] as const).map((mode) => ({
           auth: mode,
@@ -392,10 +393,18 @@ function report(): void {
           'api µs/deposit': f[mode].map((run) => int(run.apiUs)).join(' / '),
           'postgres µs/deposit': f[mode].map((run) => int(run.postgresUs)).join(' / '),
           'non-2xx': f[mode].reduce((a, run) => a + run.non2xx + run.errors, 0),
-          'on/off': mode === 'on' ? ratio(f.onPerSecond / f.offPerSecond) : '',
+          'on/off (all runs)': mode === 'on' ? ratio(f.onPerSecond / f.offPerSecond) : '',
+          'on/off (median of blocks)': mode === 'on' ? ratio(f.medianRatio) : '',
         })),
       ),
     );
+  }
+  if (hook) {
+    printTable('The access layer alone: CPU per request of a do-nothing /api route (inject)', [
+      { auth: 'on (key, cache, limiter, scope)', 'µs/request': hook.onUs.toFixed(1) },
+      { auth: 'off', 'µs/request': hook.offUs.toFixed(1) },
+      { auth: 'cost of the access layer', 'µs/request': (hook.onUs - hook.offUs).toFixed(1) },
+    ]);
   }
   if (r.catchUp || r.rebuild || commands) {
     printTable('Projections', [
@@ -492,11 +501,10 @@ function report(): void {
     });
   }
   for (const f of auth ?? []) {
-    const share = f.onPerSecond / f.offPerSecond;
     aims.push({
-      aim: `deposits/s with keys within 5 % of AUTH=off (${f.clients} clients)`,
-      measured: `${int(f.onPerSecond)} vs ${int(f.offPerSecond)} = ${(share * 100).toFixed(1)} %`,
-      met: share >= 0.95 ? 'yes' : 'no',
+      aim: `deposits/s with keys within 5 % of AUTH=off (${f.clients} clients, median of blocks)`,
+      measured: `${(f.medianRatio * 100).toFixed(1)} % (all runs: ${int(f.onPerSecond)} vs ${int(f.offPerSecond)})`,
+      met: f.medianRatio >= 0.95 ? 'yes' : 'no',
     });
   }
   if (scheduler) {

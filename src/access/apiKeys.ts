@@ -17,6 +17,11 @@ export function hashApiKey(key: string): Buffer {
   return createHash('sha256').update(key, 'utf8').digest();
 }
 
+/** The hash as base64 text (a map key); `Buffer.from(text, 'base64')` is the hash again. */
+export function hashApiKeyText(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('base64');
+}
+
 /** What an Authorization header holds: a bearer token, or nothing usable. */
 export type Credentials = { readonly token: string } | 'missing' | 'malformed';
 

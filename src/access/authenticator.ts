@@ -4,7 +4,7 @@
 // Unknown keys are not cached: a key made a moment ago works at once. The last use of each key is
 // kept in memory and written for all keys in one statement every `flushMs`.
 import type pg from 'pg';
-import { hashApiKey } from './apiKeys.ts';
+import { hashApiKeyText } from './apiKeys.ts';
 import { findKeyByHash } from './postgres/findKeyByHash.ts';
 import type { KeyRecord } from './postgres/keyRecord.ts';
 import { recordKeyUse } from './postgres/recordKeyUse.ts';
@@ -47,7 +47,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const { pool, ttlMs = 500, flushMs = 5000, maxEntries = 10_000 } = options;
   const now = options.now ?? Date.now;
   const cache = new Map<string, Entry>();
-  let uses = new Map<string, Date>();
+  let uses = new Map<string, number>();
 
   const lookup = async (hash: Buffer): Promise<KeyPrincipal | undefined> => {
     const key = await findKeyByHash(pool, hash);
@@ -56,7 +56,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
 
   const flush = async () => {
     if (uses.size === 0) return;
-    const batch = uses;
+    const batch = new Map([...uses].map(([keyId, at]) => [keyId, new Date(at)]));
     uses = new Map();
     await recordKeyUse(pool, batch);
   };
@@ -67,13 +67,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
 
   return {
     async authenticate(token) {
-      const hash = hashApiKey(token);
-      const cacheKey = hash.toString('base64');
+      const cacheKey = hashApiKeyText(token);
       const at = now();
       let entry = cache.get(cacheKey);
       if (!entry || at - entry.startedAt >= ttlMs) {
         // One lookup at a time per key: concurrent requests share it.
-        entry = { startedAt: at, lookup: lookup(hash) };
+        entry = { startedAt: at, lookup: lookup(Buffer.from(cacheKey, 'base64')) };
         cache.delete(cacheKey);
         cache.set(cacheKey, entry);
         if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
@@ -85,7 +84,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         );
       }
       const principal = await entry.lookup;
-      if (principal) uses.set(principal.keyId, new Date(at));
+      if (principal) uses.set(principal.keyId, at);
       return principal;
     },
     forget(keyId) {

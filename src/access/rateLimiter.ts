@@ -3,9 +3,9 @@
 // database per request: it claims a few requests of the window at a time (takeTokens, never past
 // the limit) and spends them locally. The claim shrinks as the window fills (an eighth of what
 // was left at the last claim, at most MAX_CLAIM), so near the limit the instances claim one at a
-// time and a client gets exactly `limit` requests in the window in all; requests an instance
-// claimed and did not spend before the window ended are lost to that window (at most a claim's
-// worth per instance). Once the window is full everywhere, an instance answers from memory.
+// time and a client never gets more than `limit` requests in the window in all; requests an
+// instance claimed and did not spend before the window ended are lost to that window (at most a
+// claim's worth per instance). Once the window is full everywhere, an instance answers from memory.
 import type pg from 'pg';
 import { takeTokens } from './postgres/takeTokens.ts';
 
@@ -26,7 +26,7 @@ export interface RateLimiter {
 }
 
 export const WINDOW_MS = 60_000;
-const MAX_CLAIM = 100;
+const MAX_CLAIM = 1000;
 
 interface BucketState {
   window: number;
