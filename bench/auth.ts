@@ -1,7 +1,8 @@
 // The cost of the access layer, two ways:
-// * deposits over HTTP (many wallets, closed loop) against the API with keys required (bearer key,
-//   key cache, rate limiter, headers) and against a second API process on the same database with
-//   AUTH=off, in short runs in the order on, off, off, on (a block), repeated: each block's on/off
+// * deposits over HTTP (many wallets, closed loop) against two API processes started side by side
+//   for this (not the stack's API, which has served everything before and is measurably slower
+//   than a fresh process even with the same settings) on the same database: one with keys required
+//   (bearer key, key cache, rate limiter, headers), one with AUTH=off, in short runs in the order on, off, off, on (a block), repeated: each block's on/off
 //   ratio compares runs seconds apart with either mode first as often (the run after another is
 //   slower: the projector is still catching up), and the median over blocks is robust to the
 //   machine's drift. Beside the rates, the CPU each deposit cost the serving API process and
@@ -53,12 +54,12 @@ export async function benchAuth(
   stack: Stack,
   { wallets, clients }: { wallets: string[]; clients: number[] },
 ): Promise<{ deposits: AuthFigure[]; hook: HookCost }> {
-  ctx.progress('a second api process with AUTH=off');
-  const off = await stack.startApi({ AUTH: 'off' });
+  ctx.progress('two more api processes: keys required, and AUTH=off');
+  const [on, off] = await Promise.all([stack.startApi({}), stack.startApi({ AUTH: 'off' })]);
   const anyWallet = () =>
     `/api/wallets/${wallets[Math.floor(Math.random() * wallets.length)] as string}/deposit/`;
   const modes = {
-    on: { url: stack.apiUrl, headers: stack.apiHeaders, pid: stack.api.pid },
+    on: { url: on.url, headers: stack.apiHeaders, pid: on.child.pid },
     off: { url: off.url, headers: {}, pid: off.child.pid },
   };
   const load = (mode: keyof typeof modes, connections: number, durationMs: number) =>

@@ -1,6 +1,8 @@
 // Key to principal. Every API instance caches what a key's hash resolved to for `ttlMs` (counted
 // from when the lookup started), so a key revoked anywhere (another instance, the CLI) is refused
-// here within that time, and a hot key costs one indexed lookup per `ttlMs`, not one per request.
+// here within that time, and a hot key costs one indexed lookup per `ttlMs / 2`, not one per
+// request: a key in use is looked up again in the background once half of `ttlMs` has passed, so
+// its requests do not wait for the lookup.
 // Unknown keys are not cached: a key made a moment ago works at once. The last use of each key is
 // kept in memory and written for all keys in one statement every `flushMs`.
 import type pg from 'pg';
@@ -34,6 +36,8 @@ export interface Authenticator {
 interface Entry {
   readonly startedAt: number;
   readonly lookup: Promise<KeyPrincipal | undefined>;
+  /** A newer lookup is under way. */
+  refreshing?: boolean;
 }
 
 export function principalOf(key: KeyRecord): KeyPrincipal | undefined {
@@ -65,6 +69,30 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   }, flushMs);
   timer.unref();
 
+  /** Starts a lookup; its entry takes `previous`'s place once it has an answer (or at once). */
+  const start = (cacheKey: string, at: number, previous?: Entry): Entry => {
+    const entry: Entry = { startedAt: at, lookup: lookup(Buffer.from(cacheKey, 'base64')) };
+    const current = () => cache.get(cacheKey) === (previous ?? entry);
+    if (!previous) {
+      cache.delete(cacheKey);
+      cache.set(cacheKey, entry);
+      if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
+    }
+    entry.lookup.then(
+      (principal) => {
+        if (!current()) return;
+        if (principal) cache.set(cacheKey, entry);
+        else cache.delete(cacheKey);
+      },
+      () => {
+        if (previous)
+          previous.refreshing = false; // the next request tries again
+        else if (current()) cache.delete(cacheKey);
+      },
+    );
+    return entry;
+  };
+
   return {
     async authenticate(token) {
       const cacheKey = hashApiKeyText(token);
@@ -72,16 +100,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       let entry = cache.get(cacheKey);
       if (!entry || at - entry.startedAt >= ttlMs) {
         // One lookup at a time per key: concurrent requests share it.
-        entry = { startedAt: at, lookup: lookup(Buffer.from(cacheKey, 'base64')) };
-        cache.delete(cacheKey);
-        cache.set(cacheKey, entry);
-        if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
-        entry.lookup.then(
-          (principal) => {
-            if (!principal) cache.delete(cacheKey);
-          },
-          () => cache.delete(cacheKey),
-        );
+        entry = start(cacheKey, at);
+      } else if (at - entry.startedAt >= ttlMs / 2 && !entry.refreshing) {
+        entry.refreshing = true;
+        start(cacheKey, at, entry);
       }
       const principal = await entry.lookup;
       if (principal) uses.set(principal.keyId, at);

@@ -5,7 +5,9 @@
 // was left at the last claim, at most MAX_CLAIM), so near the limit the instances claim one at a
 // time and a client never gets more than `limit` requests in the window in all; requests an
 // instance claimed and did not spend before the window ended are lost to that window (at most a
-// claim's worth per instance). Once the window is full everywhere, an instance answers from memory.
+// claim's worth per instance). When a quarter of the last claim is left, the next claim is made
+// ahead, so steady traffic never waits for one. Once the window is full everywhere, an instance
+// answers from memory.
 import type pg from 'pg';
 import { takeTokens } from './postgres/takeTokens.ts';
 
@@ -34,6 +36,8 @@ interface BucketState {
   tokens: number;
   /** The window's count in the database after this instance's last claim. */
   used: number;
+  /** Granted by the last claim. */
+  lastGranted: number;
   claiming?: Promise<void>;
 }
 
@@ -52,7 +56,18 @@ export function createRateLimiter(options: {
     const taken = await takeTokens(pool, bucket, new Date(window * windowMs), count, limit);
     if (state.window !== window) return; // the window ended meanwhile: its claim is void
     state.tokens += taken.granted;
+    state.lastGranted = taken.granted;
     state.used = Math.max(state.used, taken.used);
+  };
+
+  /** One claim at a time per bucket: the requests waiting for it share what it brings. */
+  const startClaim = (bucket: string, state: BucketState, limit: number) => {
+    const claiming = claim(bucket, state, limit).finally(() => {
+      state.claiming = undefined;
+    });
+    claiming.catch(() => {}); // a claim made ahead fails quietly; a request waiting sees it
+    state.claiming = claiming;
+    return claiming;
   };
 
   const take = async (bucket: string, limit: number): Promise<RateDecision> => {
@@ -63,7 +78,7 @@ export function createRateLimiter(options: {
       if (limit === 0) return { allowed: true, limit, remaining: 0, resetSeconds };
       let state = buckets.get(bucket);
       if (!state || state.window !== window) {
-        state = { window, tokens: 0, used: 0 };
+        state = { window, tokens: 0, used: 0, lastGranted: 0 };
         buckets.set(bucket, state);
       }
       const decision = (allowed: boolean): RateDecision => ({
@@ -74,14 +89,13 @@ export function createRateLimiter(options: {
       });
       if (state.tokens > 0) {
         state.tokens--;
+        if (state.tokens <= state.lastGranted / 4 && !state.claiming && state.used < limit) {
+          startClaim(bucket, state, limit);
+        }
         return decision(true);
       }
       if (state.used >= limit) return decision(false);
-      // One claim at a time per bucket: the requests waiting for it share what it brings.
-      state.claiming ??= claim(bucket, state, limit).finally(() => {
-        (state as BucketState).claiming = undefined;
-      });
-      await state.claiming;
+      await (state.claiming ?? startClaim(bucket, state, limit));
     }
   };
 

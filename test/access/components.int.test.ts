@@ -4,7 +4,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createAccessLogWriter } from '../../src/access/accessLog.ts';
 import { hashApiKey, newApiKey } from '../../src/access/apiKeys.ts';
 import { createAuthenticator } from '../../src/access/authenticator.ts';
@@ -69,6 +69,59 @@ t.test('access components', async (t) => {
     t.equal((await findKeyByHash(db.pool, hash))?.lastUsedAt, null, 'not written per request');
     await auth.flush();
     t.ok((await findKeyByHash(db.pool, hash))?.lastUsedAt, 'written by the flush');
+  });
+
+  /** Counts the queries of `pool` whose text or name holds `marker`, until the test ends. */
+  const countQueries = (t: Test, marker: string) => {
+    const counter = { count: 0 };
+    const query = db.pool.query.bind(db.pool);
+    db.pool.query = ((...args: Parameters<typeof query>) => {
+      if (JSON.stringify(args[0]).includes(marker)) counter.count++;
+      return query(...args);
+    }) as typeof db.pool.query;
+    t.teardown(() => {
+      db.pool.query = query;
+    });
+    return counter;
+  };
+
+  t.test('authenticator: a key in use is looked up again ahead, in the background', async (t) => {
+    let now = 5_000_000;
+    const auth = createAuthenticator({ pool: db.pool, ttlMs: 500, now: () => now });
+    t.teardown(() => auth.close());
+    const { record, key } = await makeKey(db.pool, { owner: 'carol' });
+    const lookups = countQueries(t, 'access-find-key-by-hash');
+    t.ok(await auth.authenticate(key));
+    t.equal(lookups.count, 1);
+    now += 300; // past half the time: answered from the cache, and looked up again meanwhile
+    t.ok(await auth.authenticate(key));
+    t.equal(lookups.count, 2, 'one lookup ahead');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await revokeKey(db.pool, record.id);
+    now += 400; // 700 after the first lookup, 400 after the one ahead: still trusted
+    t.ok(await auth.authenticate(key), 'the newer lookup is trusted for its own ttlMs');
+    t.equal(lookups.count, 3, 'and the next one is made ahead');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    t.equal(await auth.authenticate(key), undefined, 'which saw the revocation: refused');
+  });
+
+  t.test('rate limiter: the next claim is made before the tokens run out', async (t) => {
+    const limiter = createRateLimiter({
+      pool: db.pool,
+      now: () => Date.parse('2030-03-02T00:00:00Z'),
+    });
+    const claims = countQueries(t, 'access-take-tokens');
+    await limiter.take('key:steady', 1_000_000);
+    t.equal(claims.count, 1, 'the first request waits for the first claim (1,000)');
+    for (let i = 0; i < 748; i++) await limiter.take('key:steady', 1_000_000);
+    t.equal(claims.count, 1, '251 left: no claim yet');
+    await limiter.take('key:steady', 1_000_000);
+    t.equal(claims.count, 2, '250 (a quarter) left: the next claim goes out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const decisions = [];
+    for (let i = 0; i < 1000; i++) decisions.push(await limiter.take('key:steady', 1_000_000));
+    t.ok(decisions.every((d) => d.allowed));
+    t.equal(claims.count, 3, 'one more ahead; none waited for');
   });
 
   t.test('rate limiter: one limit across two instances, a new window, no limit', async (t) => {
