@@ -73,6 +73,8 @@ function isApiRoute(route: string): boolean {
   return route === '/api' || route.startsWith('/api/');
 }
 
+const addressBucket = (request: FastifyRequest) => `address:${limitSubject(request.ip)}`;
+
 function setRateHeaders(reply: FastifyReply, decision: RateDecision): void {
   if (decision.limit === 0) return;
   reply.header('ratelimit-limit', decision.limit);
@@ -170,10 +172,9 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
       typeof credentials === 'object'
         ? await authenticator.authenticate(credentials.token)
         : undefined;
-    const addressBucket = `address:${limitSubject(request.ip)}`;
     if (!principal) {
       // Requests without a valid key share their address's (low) limit: guessing keys is slow.
-      const over = await overLimit(reply, addressBucket, config.rateLimitAnonymous);
+      const over = await overLimit(reply, addressBucket(request), config.rateLimitAnonymous);
       if (over) return throttle(request, reply, over, null);
       const reason =
         credentials === 'missing' || credentials === 'malformed'
@@ -184,11 +185,12 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
     const { keyId } = principal;
     if (principal.kind === 'operator' && !operatorAddressAllowed(request.ip)) {
       // A stolen operator key used from outside: limited like a request without a key.
-      const over = await overLimit(reply, addressBucket, config.rateLimitAnonymous);
+      const over = await overLimit(reply, addressBucket(request), config.rateLimitAnonymous);
       if (over) return throttle(request, reply, over, keyId);
       return refuse(request, reply, 403, 'address_not_allowed', keyId, DETAIL.address_not_allowed);
     }
-    const over = await overLimit(reply, `key:${keyId}`, config.rateLimitPerKey);
+    // A key's bucket is its id (a uuid: never `address:...`).
+    const over = await overLimit(reply, keyId, config.rateLimitPerKey);
     if (over) return throttle(request, reply, over, keyId);
     request.principal = principal;
     const { scope, operatorOnly } = needs;

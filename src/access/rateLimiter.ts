@@ -21,13 +21,28 @@ export interface RateDecision {
 }
 
 export interface RateLimiter {
-  /** Counts one request of `bucket` against `limit` per window; limit 0: no limit. */
+  /** Counts one request of `bucket` (a key id, or `address:...`) against `limit` per window;
+   * limit 0: no limit. */
   take(bucket: string, limit: number): Promise<RateDecision>;
   /** Forgets the local state of windows that have ended. */
   sweep(): void;
 }
 
 export const WINDOW_MS = 60_000;
+
+function decide(
+  allowed: boolean,
+  limit: number,
+  state: BucketState,
+  resetSeconds: number,
+): RateDecision {
+  return {
+    allowed,
+    limit,
+    remaining: Math.max(0, limit - state.used) + state.tokens,
+    resetSeconds,
+  };
+}
 const MAX_CLAIM = 1000;
 
 interface BucketState {
@@ -81,20 +96,15 @@ export function createRateLimiter(options: {
         state = { window, tokens: 0, used: 0, lastGranted: 0 };
         buckets.set(bucket, state);
       }
-      const decision = (allowed: boolean): RateDecision => ({
-        allowed,
-        limit,
-        remaining: Math.max(0, limit - (state as BucketState).used) + (state as BucketState).tokens,
-        resetSeconds,
-      });
+      // No closures here: this runs for every request.
       if (state.tokens > 0) {
         state.tokens--;
         if (state.tokens <= state.lastGranted / 4 && !state.claiming && state.used < limit) {
           startClaim(bucket, state, limit);
         }
-        return decision(true);
+        return decide(true, limit, state, resetSeconds);
       }
-      if (state.used >= limit) return decision(false);
+      if (state.used >= limit) return decide(false, limit, state, resetSeconds);
       await (state.claiming ?? startClaim(bucket, state, limit));
     }
   };
