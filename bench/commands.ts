@@ -43,6 +43,7 @@ export async function benchCommands(
       method: 'PATCH',
       path,
       body: DEPOSIT_BODY,
+      headers: stack.apiHeaders,
     });
   if (ctx.sizes.warmupMs > 0) {
     ctx.progress('deposits: warm-up');

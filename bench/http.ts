@@ -7,14 +7,19 @@ export interface Api {
   close(): Promise<void>;
 }
 
-export function apiClient(url: string, connections = 32): Api {
+/** `headers` go with every request (the API key). */
+export function apiClient(
+  url: string,
+  headers: Record<string, string> = {},
+  connections = 32,
+): Api {
   const pool = new Pool(url, { connections });
   return {
     async request(method, path, body) {
       const response = await pool.request({
         method,
         path,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await response.body.text();

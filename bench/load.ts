@@ -13,6 +13,8 @@ export interface LoadOptions {
   /** A fixed path, or one chosen per request. */
   readonly path: string | (() => string);
   readonly body?: string;
+  /** Sent with every request (e.g. the API key). */
+  readonly headers?: Record<string, string>;
 }
 
 export interface LoadResult {
@@ -30,7 +32,10 @@ export interface LoadResult {
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const { url, connections, durationMs, method, path, body } = options;
-  const headers: Record<string, string> = body ? { 'content-type': 'application/json' } : {};
+  const headers: Record<string, string> = {
+    ...(body ? { 'content-type': 'application/json' } : {}),
+    ...options.headers,
+  };
   const request =
     typeof path === 'string'
       ? { method, path, headers, body }

@@ -17,7 +17,14 @@ export async function benchQueries(
 ): Promise<QueryFigure[]> {
   const anyWallet = () => `/api/wallets/${wallets[Math.floor(Math.random() * wallets.length)]}/`;
   const load = (path: string | (() => string), durationMs: number) =>
-    runLoad({ url: stack.apiUrl, connections: clients, durationMs, method: 'GET', path });
+    runLoad({
+      url: stack.apiUrl,
+      connections: clients,
+      durationMs,
+      method: 'GET',
+      path,
+      headers: stack.apiHeaders,
+    });
   if (ctx.sizes.warmupMs > 0) {
     ctx.progress('wallet reads: warm-up');
     await load(anyWallet, ctx.sizes.warmupMs);

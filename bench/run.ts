@@ -6,8 +6,8 @@
 //   --quick       every section with tiny sizes (a smoke run, well under 2 minutes)
 //   --cpu-prof    the roles run with node --cpu-prof: bench/results/profiles/<run>/<role>/ (the
 //                 main thread's profile is the big one; summarise it with bench/profile.ts)
-//   --only=a,b    just these sections: ceilings, appends, commands, queries, scheduler, catchup,
-//                 memory, rebuild
+//   --only=a,b    just these sections: ceilings, appends, commands, queries, auth, scheduler,
+//                 catchup, memory, rebuild
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { openPostgresEventStore } from '../src/eventstore/postgres/index.ts';
 import { startEmbeddedPostgres } from '../src/infra/embeddedPostgres.ts';
 import { createPool } from '../src/infra/postgres.ts';
+import { type AuthFigure, benchAuth, type HookCost } from './auth.ts';
 import { benchCeilings, type Ceilings } from './ceilings.ts';
 import { benchCommands, type CommandFigures } from './commands.ts';
 import { type Context, FULL, QUICK } from './context.ts';
@@ -36,6 +37,7 @@ const SECTIONS = [
   'appends',
   'commands',
   'queries',
+  'auth',
   'scheduler',
   'catchup',
   'memory',
@@ -60,6 +62,7 @@ const sizes = quick ? QUICK : FULL;
 // 32: the issue asks for deposit latency at the same 32 clients as the query figure.
 const COMMAND_CLIENTS = [1, 16, 32, 64];
 const QUERY_CLIENTS = 32;
+const AUTH_CLIENTS = 32;
 
 const benchStarted = performance.now();
 const progress = (message: string) =>
@@ -218,12 +221,12 @@ async function main(): Promise<void> {
   if (!needsStack) return;
   const stack: Stack = await startStack(ctx);
   const probe: LagProbe = await startLagProbe(databaseUrl);
-  const api = apiClient(stack.apiUrl);
+  const api = apiClient(stack.apiUrl, stack.apiHeaders);
   cleanups.push(() => api.close());
 
   let wallets: string[] = [];
   let hotWallet = '';
-  if (want('commands') || want('queries')) {
+  if (want('commands') || want('queries') || want('auth')) {
     progress(`creating ${sizes.wallets} wallets and a hot one`);
     wallets = await createWallets(api, sizes.wallets);
     [hotWallet] = (await createWallets(api, 1)) as [string];
@@ -241,6 +244,11 @@ async function main(): Promise<void> {
       benchQueries(ctx, stack, { wallets, hotWallet, clients: QUERY_CLIENTS }),
     );
     results.queries = queries;
+  }
+  if (want('auth')) {
+    results.auth = await section('auth', () =>
+      benchAuth(ctx, stack, { wallets, clients: [AUTH_CLIENTS] }),
+    );
   }
   let scheduler: SchedulerFigure | undefined;
   if (want('scheduler')) {
@@ -367,6 +375,37 @@ function report(): void {
       ),
     ]);
   }
+  const auth = (r.auth as { deposits: AuthFigure[] } | undefined)?.deposits;
+  const hook = (r.auth as { hook: HookCost } | undefined)?.hook;
+  if (auth) {
+    printTable(
+      'Access layer: deposits over HTTP, many wallets, keys required vs AUTH=off (runs in blocks on, off, off, on)',
+      auth.flatMap((f) =>
+        (['on', 'off'] as const).map((mode) => ({
+          auth: mode,
+          clients: f.clients,
+          'deposits/s (all runs)': int(mode === 'on' ? f.onPerSecond : f.offPerSecond),
+          'each run': f[mode].map((run) => int(run.perSecond)).join(' / '),
+          p50: ms(
+            f[mode].map((run) => run.p50Ms).sort((a, b) => a - b)[Math.floor(f[mode].length / 2)],
+          ),
+          p99: ms(Math.max(...f[mode].map((run) => run.p99Ms))),
+          'api µs/deposit': f[mode].map((run) => int(run.apiUs)).join(' / '),
+          'postgres µs/deposit': f[mode].map((run) => int(run.postgresUs)).join(' / '),
+          'non-2xx': f[mode].reduce((a, run) => a + run.non2xx + run.errors, 0),
+          'on/off (all runs)': mode === 'on' ? ratio(f.onPerSecond / f.offPerSecond) : '',
+          'on/off (median of blocks)': mode === 'on' ? ratio(f.medianRatio) : '',
+        })),
+      ),
+    );
+  }
+  if (hook) {
+    printTable('The access layer alone: CPU per request of a do-nothing /api route (inject)', [
+      { auth: 'on (key, cache, limiter, scope)', 'µs/request': hook.onUs.toFixed(1) },
+      { auth: 'off', 'µs/request': hook.offUs.toFixed(1) },
+      { auth: 'cost of the access layer', 'µs/request': (hook.onUs - hook.offUs).toFixed(1) },
+    ]);
+  }
   if (r.catchUp || r.rebuild || commands) {
     printTable('Projections', [
       ...(commands
@@ -459,6 +498,13 @@ function report(): void {
       aim: 'projector lag p99 < 100 ms under load',
       measured: `${ms(commands.lag.p99Ms)} (worst run ${ms(Math.max(...commands.runs.map((f) => f.lag.p99Ms)))})`,
       met: commands.lag.p99Ms < 100 ? 'yes' : 'no',
+    });
+  }
+  for (const f of auth ?? []) {
+    aims.push({
+      aim: `deposits/s with keys within 5 % of AUTH=off (${f.clients} clients, median of blocks)`,
+      measured: `${(f.medianRatio * 100).toFixed(1)} % (all runs: ${int(f.onPerSecond)} vs ${int(f.offPerSecond)})`,
+      met: f.medianRatio >= 0.95 ? 'yes' : 'no',
     });
   }
   if (scheduler) {

@@ -6,13 +6,20 @@ import type { Context } from './context.ts';
 import { cpuDelta, cpuSnapshot } from './cpu.ts';
 import { type Child, startRole } from './processes.ts';
 
+/** The operator key every request of the benchmark carries (the API runs with keys required). */
+export const BENCH_OPERATOR_KEY = `wlk_bench_${'0'.repeat(40)}`;
+
 export interface Stack {
   readonly apiUrl: string;
+  /** Headers for the API: the operator key. */
+  readonly apiHeaders: Record<string, string>;
   readonly transactionServiceUrl: string;
   readonly api: Child;
   readonly projector: Child;
   readonly scheduler: Child;
   readonly transactionService: Child;
+  /** Another `serve` process on the same database with extra settings (e.g. AUTH=off). */
+  startApi(extra: Record<string, string>): Promise<{ url: string; child: Child }>;
   /** (Re)starts the projector; resolves with the wall-clock ms its "projector active" line carries. */
   startProjector(): Promise<number>;
   /** The roles, for the memory table. */
@@ -56,6 +63,10 @@ export async function startStack(ctx: Context): Promise<Stack> {
     HOST: '127.0.0.1',
     PORT: '0',
     PGAPPNAME: `bench-${role}`,
+    // Keys required, as by default; a per-key limit that never binds (the limiter still counts
+    // every request), so figures show the cost of the checks, not throttling.
+    OPERATOR_API_KEY: BENCH_OPERATOR_KEY,
+    RATE_LIMIT_PER_KEY: '1000000000',
   });
   const start = (role: string, extra: Record<string, string> = {}) =>
     startRole(role, { env: { ...env(role), ...extra }, nodeFlags: ctx.roleFlags(role) });
@@ -70,13 +81,18 @@ export async function startStack(ctx: Context): Promise<Stack> {
   // In the order `npm start` starts them: the projector creates the read model the others use.
   let projector = start('project');
   await projector.waitFor(/"msg":"projector active"/);
-  const api = start('serve');
-  const [, apiUrl] = await api.waitFor(/wallet ledger listening on (http:\/\/\S+?)[\s"]/);
+  const startApi = async (extra: Record<string, string> = {}) => {
+    const child = start('serve', extra);
+    const [, url] = await child.waitFor(/wallet ledger listening on (http:\/\/\S+?)[\s"]/);
+    return { child, url: (url as string).replace('localhost', '127.0.0.1') };
+  };
+  const { child: api, url: apiUrl } = await startApi();
   const scheduler = start('schedule', { TRANSACTION_SERVICE_URL: tsUrl as string });
   await connected(ctx.pool, scheduler, 'bench-schedule');
 
   const stack: Stack = {
-    apiUrl: (apiUrl as string).replace('localhost', '127.0.0.1'),
+    apiUrl,
+    apiHeaders: { authorization: `Bearer ${BENCH_OPERATOR_KEY}` },
     transactionServiceUrl: tsUrl as string,
     api,
     get projector() {
@@ -84,6 +100,7 @@ export async function startStack(ctx: Context): Promise<Stack> {
     },
     scheduler,
     transactionService,
+    startApi,
     async startProjector() {
       projector = start('project');
       const [line] = await projector.waitFor(/^.*"msg":"projector active".*$/);

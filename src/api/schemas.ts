@@ -49,6 +49,21 @@ export const WithdrawBody = Type.Object(
 );
 export type WithdrawBody = Static<typeof WithdrawBody>;
 
+export const SettleBody = Type.Object(
+  {
+    verdict: Type.Union([Type.Literal('paid'), Type.Literal('not_paid')], {
+      description: "What the bank's records say",
+    }),
+    force: Type.Optional(
+      Type.Boolean({
+        description:
+          'Settle although a payout request is outstanding that the third party could still tell, or a scheduler is working on it',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 const Revision = Type.String({ pattern: '^\\d{1,18}$' });
 // Query values are text (no type coercion anywhere): the route reads the number and its range.
 const Limit = (max: number, byDefault: number) =>

@@ -1,10 +1,12 @@
 // The api role: a Fastify server with the wallet endpoints, operations endpoints and OpenAPI docs.
+import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import type pg from 'pg';
 import type { ProjectionWaiter } from '../../projections/queries.ts';
+import { type AccessOptions, accessPlugin } from '../access/plugin.ts';
 import type { WalletCommandHandler } from '../commands/walletCommandHandler.ts';
 import type { EventStore } from '../eventstore/eventStore.ts';
 import { metrics } from '../infra/metrics.ts';
@@ -12,6 +14,7 @@ import { installBodyParsers } from './bodyParsers.ts';
 import { collectMethods, installErrorHandling } from './errors.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { walletRoutes } from './routes/wallets.ts';
+import { securityHeadersPlugin } from './securityHeaders.ts';
 
 export interface ApiOptions {
   readonly commands: WalletCommandHandler;
@@ -24,6 +27,8 @@ export interface ApiOptions {
   /** Links (wallet `url`, `next`) start with this instead of the request's scheme and host. */
   readonly publicUrl?: string;
   readonly clock?: () => Date;
+  /** Keys, limits, allow-list and access log (README, "Access"); `config.auth` false: none. */
+  readonly access: Omit<AccessOptions, 'pool' | 'publicUrl'>;
 }
 
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
@@ -32,18 +37,31 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     // Per-request log lines cost more than the request on a hot path; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
-    trustProxy: options.trustProxy ?? false,
+    // One proxy in front (the peer): the client is what that proxy saw (the last
+    // X-Forwarded-For entry), never what a client wrote into the header itself.
+    trustProxy: options.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     // A URL the router cannot take (bad percent-encoding, an over-long id) names no wallet: 404.
     frameworkErrors: (_error, _request, reply) => {
       void (reply as FastifyReply).code(404).send({ detail: 'Not found.' });
     },
     bodyLimit: 16 * 1024,
+    // The request's id is the correlation id of the events it makes: the client's X-Request-Id
+    // when it sent a sane one, else a fresh uuid; it is sent back either way.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
     // No coercion: `["7"]` or `true` is not a string, as the original refused them too.
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app);
   installBodyParsers(app);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  // Before collectMethods: CORS adds an OPTIONS route for every path, which must not make others 405.
+  await app.register(securityHeadersPlugin, { corsOrigins: options.access.config.corsOrigins });
   const answerOtherMethods = collectMethods(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unknown';
@@ -58,11 +76,25 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
         version: '0.1.0',
         description:
           'Event-sourced wallets: deposits, withdrawals scheduled for a future moment, audit history. ' +
-          'Every command accepts an Idempotency-Key header; wallet reads carry an ETag (the stream revision).',
+          'Every command accepts an Idempotency-Key header; wallet reads carry an ETag (the stream revision). ' +
+          'Every /api request carries `Authorization: Bearer <key>` (unless the service runs with AUTH=off).',
       },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    // The UI's own content policy (its scripts and styles), without upgrade-insecure-requests,
+    // which would break the UI served over plain http on any host but localhost.
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+  });
+  await app.register(accessPlugin, {
+    ...options.access,
+    pool: options.pool,
+    publicUrl: options.publicUrl,
+  });
   const { commands, store, pool, waiter, defaultCurrency, clock } = options;
   await app.register(walletRoutes, {
     commands,
@@ -73,7 +105,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     clock,
     publicUrl: options.publicUrl,
   });
-  await app.register(operationsRoutes, { pool, store });
+  await app.register(operationsRoutes, { pool, store, auth: options.access.config.auth });
   answerOtherMethods();
   return app;
 }

@@ -6,6 +6,7 @@ import { runProjector } from '../../projections/projector.ts';
 import { createProjectionWaiter } from '../../projections/queries.ts';
 import { createPayoutClient } from '../../scheduler/payoutClient.ts';
 import { startScheduler } from '../../scheduler/scheduler.ts';
+import type { AccessOptions } from '../access/plugin.ts';
 import { startOpsServer } from '../api/opsServer.ts';
 import { buildApi } from '../api/server.ts';
 import { createWalletCommandHandler } from '../commands/walletCommandHandler.ts';
@@ -73,7 +74,12 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function startApi(runtime: Runtime, port = runtime.config.port): Promise<Running> {
+/** `access.now`: the clock of rate-limit windows and key lookups (tests). */
+export async function startApi(
+  runtime: Runtime,
+  port = runtime.config.port,
+  access: Pick<AccessOptions, 'now'> = {},
+): Promise<Running> {
   const { config, db, store } = runtime;
   const waiter = await createProjectionWaiter(db.url);
   const commands = createWalletCommandHandler(store, {
@@ -88,6 +94,7 @@ export async function startApi(runtime: Runtime, port = runtime.config.port): Pr
     logLevel: config.logLevel,
     trustProxy: config.trustProxy,
     publicUrl: config.publicUrl,
+    access: { config: config.access, dataDir: config.dataDir, ...access },
   });
   await app.listen({ port, host: config.host });
   const address = app.server.address();

@@ -3,9 +3,9 @@
 // while a scheduler holds a live claim on it or a request is outstanding whose outcome the third
 // party can still tell, unless forced; the event records who settled it and whether it was forced.
 import os from 'node:os';
-import { isClaimed } from '../../scheduler/claims/isClaimed.ts';
+import { settleWithdrawal as settle } from '../commands/settleWithdrawal.ts';
 import { createWalletCommandHandler } from '../commands/walletCommandHandler.ts';
-import { DomainError, WithdrawalNotSettleable } from '../domain/errors.ts';
+import { DomainError } from '../domain/errors.ts';
 import { formatAmount } from '../domain/money.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -24,13 +24,11 @@ export async function settleWithdrawal(runtime: Runtime, options: SettleOptions)
   const operator = options.by ?? os.userInfo().username;
   const commands = createWalletCommandHandler(runtime.store);
   try {
-    if (!force && (await isClaimed(runtime.db.pool, withdrawalId))) {
-      throw new WithdrawalNotSettleable(withdrawalId, 'PROCESSING', 'claimed');
-    }
-    const { wallet } = await commands.handle(
-      walletId,
-      { type: 'SettleWithdrawal', withdrawalId, verdict, operator, force },
-      { actor: { type: 'operator', name: operator }, correlationId: withdrawalId },
+    const { wallet } = await settle(
+      commands,
+      runtime.db.pool,
+      { walletId, withdrawalId, verdict, force, operator },
+      { actor: { type: 'operator', name: operator } },
     );
     const status = wallet.withdrawals.get(withdrawalId)?.status;
     console.log(

@@ -12,6 +12,12 @@ export type Actor =
 
 export interface CommandContext {
   readonly actor?: Actor;
+  /**
+   * Whether the caller may act on a wallet with this owner (an owner key: its own wallets only).
+   * Checked against the state the command is decided on: a refusal is a `WalletNotFound`, as for
+   * a wallet that does not exist, and changes nothing.
+   */
+  readonly mayActOn?: (owner: string | null) => boolean;
   /** The request's id, or the withdrawal's for the scheduler's steps. */
   readonly correlationId?: string;
   /** The request or event that caused this command. */

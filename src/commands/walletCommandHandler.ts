@@ -3,6 +3,7 @@
 // conflict, a current one saves the read, so a command is usually one round trip to the store.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { WalletNotFound } from '../domain/errors.ts';
 import { isWalletEventType, type WalletEvent, walletStreamId } from '../domain/events.ts';
 import {
   decide,
@@ -149,6 +150,9 @@ export function createWalletCommandHandler(store: EventStore, options: CommandHa
           continue;
         }
         try {
+          if (state && context?.mayActOn && !context.mayActOn(state.owner)) {
+            throw new WalletNotFound();
+          }
           const decided = decide(command, state, clock());
           if (decided.length === 0) {
             // A no-op or a replay. No-op decisions only depend on facts that never change back

@@ -1,6 +1,7 @@
 // Every setting comes from the environment, is checked once at start, and fails with a message
 // that names the variable. The README's configuration reference lists the same variables.
 import path from 'node:path';
+import { type Cidr, parseCidr } from '../access/addresses.ts';
 import { isCurrency } from '../domain/money.ts';
 
 export interface Config {
@@ -28,6 +29,8 @@ export interface Config {
   readonly trustProxy: boolean;
   /** The service's public address for links (wallet `url`, `next`); absent: from the request. */
   readonly publicUrl: string | undefined;
+  /** Keys, rate limits, the operator allow-list, the access log, CORS (README, "Access"). */
+  readonly access: AccessConfig;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -102,5 +105,72 @@ export function loadConfig(env: Env = process.env): Config {
     opsPort: env.OPS_PORT ? integer(env, 'OPS_PORT', 0, 0, 65535) : undefined,
     trustProxy: flag(env, 'TRUST_PROXY'),
     publicUrl: publicUrl(env),
+    access: accessConfig(env),
+  };
+}
+
+// --- Access: API keys, rate limits, allow-list, access log, CORS --------------------------------
+
+export interface AccessConfig {
+  /** AUTH=off: no keys, limits or allow-list (the original's open API). */
+  readonly auth: boolean;
+  /** OPERATOR_API_KEY: this string is an operator key (at least 32 visible ASCII characters). */
+  readonly operatorApiKey: string | undefined;
+  /** Requests per minute per key (RATE_LIMIT_PER_KEY); 0: no limit. */
+  readonly rateLimitPerKey: number;
+  /** Requests per minute per client address without a valid key (RATE_LIMIT_ANONYMOUS); 0: no limit. */
+  readonly rateLimitAnonymous: number;
+  /** OPERATOR_ALLOWED_CIDRS: operator keys are refused from other addresses; empty: from any. */
+  readonly operatorAllowedCidrs: readonly Cidr[];
+  /** ACCESS_LOG_RETENTION_DAYS: refused requests are kept this long. */
+  readonly accessLogRetentionDays: number;
+  /** CORS_ORIGINS: origins allowed to call the API from a browser; empty: CORS off. */
+  readonly corsOrigins: readonly string[];
+}
+
+const list = (raw: string | undefined) =>
+  (raw ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+
+function accessConfig(env: Env): AccessConfig {
+  const auth = (env.AUTH || 'on').toLowerCase();
+  if (!['on', 'off', 'true', 'false', '1', '0'].includes(auth)) {
+    throw new ConfigError(`AUTH must be on or off, got "${env.AUTH}".`);
+  }
+  const operatorApiKey = env.OPERATOR_API_KEY || undefined;
+  if (operatorApiKey !== undefined && !/^[\x21-\x7e]{32,512}$/.test(operatorApiKey)) {
+    throw new ConfigError(
+      'OPERATOR_API_KEY must be 32 to 512 visible ASCII characters (no spaces); ' +
+        `got ${operatorApiKey.length} characters.`,
+    );
+  }
+  const operatorAllowedCidrs = list(env.OPERATOR_ALLOWED_CIDRS).map((entry) => {
+    const cidr = parseCidr(entry);
+    if (!cidr) {
+      throw new ConfigError(
+        `OPERATOR_ALLOWED_CIDRS must be IPv4 or IPv6 ranges such as 10.0.0.0/8 or ::1/128, got "${entry}".`,
+      );
+    }
+    return cidr;
+  });
+  const corsOrigins = list(env.CORS_ORIGINS).map((origin) => {
+    const url = URL.canParse(origin) ? new URL(origin) : undefined;
+    if (!url || !['http:', 'https:'].includes(url.protocol) || url.origin !== origin) {
+      throw new ConfigError(
+        `CORS_ORIGINS must be origins such as https://console.example.com (scheme, host, port; no path), got "${origin}".`,
+      );
+    }
+    return origin;
+  });
+  return {
+    auth: ['on', 'true', '1'].includes(auth),
+    operatorApiKey,
+    rateLimitPerKey: integer(env, 'RATE_LIMIT_PER_KEY', 1200, 0, 1_000_000_000),
+    rateLimitAnonymous: integer(env, 'RATE_LIMIT_ANONYMOUS', 60, 0, 1_000_000_000),
+    operatorAllowedCidrs,
+    accessLogRetentionDays: integer(env, 'ACCESS_LOG_RETENTION_DAYS', 90, 1, 36_500),
+    corsOrigins,
   };
 }

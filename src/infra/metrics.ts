@@ -31,6 +31,12 @@ export const metrics = {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   }),
+  refusedRequests: new Counter({
+    name: 'wallet_http_refused_total',
+    help: 'API requests refused by the access layer (401, 403, 429), by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  }),
   commandConflicts: new Counter({
     name: 'wallet_command_conflicts_total',
     help: 'Appends refused for a stale expected revision (each one is retried)',

@@ -29,7 +29,8 @@ export function runCli(
 /**
  * Starts the service (`start`, or another role) as a real process; resolves once it logs that it
  * listens (or `ready`). It gets the test run's environment without the run's database, event store
- * or payout service, plus `env`.
+ * or payout service, with AUTH=off (its callers send no keys) unless `env` says otherwise, plus
+ * `env`.
  */
 export async function startService(
   env: Record<string, string>,
@@ -49,7 +50,7 @@ export async function startService(
   }
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, command], {
     cwd,
-    env: { ...inherited, ...env },
+    env: { ...inherited, AUTH: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -4,6 +4,10 @@
 // EVENTSTORE_URL): the PostgreSQL event store by default, or EventStoreDB through its connection
 // string (`startEsdbStack`: the in-process stand-in, a test fixture). Read models are always in
 // the test's PostgreSQL database.
+// Keys are required (AUTH on) unless a test sets AUTH=off: each stack has an operator key of its
+// own (`operatorKey`) that `http` sends, and a per-key limit high enough for any suite; a client
+// without a key is `httpClient(baseUrl)`.
+import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
 import { request } from 'undici';
 import { type Running, type Runtime, startApi, startProjector } from '../../src/cli/runtime.ts';
@@ -28,13 +32,15 @@ export type Http = (
   headers?: Record<string, string>,
 ) => Promise<HttpResponse>;
 
-export function httpClient(baseUrl: string): Http {
+/** `defaultHeaders` go with every request (a request's own headers win). */
+export function httpClient(baseUrl: string, defaultHeaders: Record<string, string> = {}): Http {
   return async (method, path, body, headers = {}) => {
     const hasBody = body !== undefined;
     const response = await request(`${baseUrl}${path}`, {
       method,
       headers: {
         ...(hasBody && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
+        ...defaultHeaders,
         ...headers,
       },
       body: hasBody ? (typeof body === 'string' ? body : JSON.stringify(body)) : undefined,
@@ -54,6 +60,8 @@ export interface Stack {
   readonly db: TestDatabase;
   readonly store: EventStore;
   readonly runtime: Runtime;
+  /** The operator key `http` sends (OPERATOR_API_KEY). */
+  readonly operatorKey: string;
   /** The EventStoreDB stand-in the store talks to (only on `startEsdbStack`). */
   readonly standIn?: EsdbStandIn;
   /** Stops the projector (reads then answer from the stream after their wait). */
@@ -78,7 +86,15 @@ export interface StackTarget {
 
 export async function startStack(t: Test, options: StackOptions = {}): Promise<Stack> {
   const db = await createTestDatabase(t, 40);
-  const config = loadConfig({ LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...options.env });
+  const operatorKey =
+    options.env?.OPERATOR_API_KEY ?? `wlk_${randomBytes(32).toString('base64url')}`;
+  const config = loadConfig({
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    OPERATOR_API_KEY: operatorKey,
+    RATE_LIMIT_PER_KEY: '1000000',
+    ...options.env,
+  });
   const ownStore = !options.store;
   let store: EventStore;
   try {
@@ -112,7 +128,8 @@ export async function startStack(t: Test, options: StackOptions = {}): Promise<S
   const baseUrl = (api.url as string).replace('localhost', '127.0.0.1');
   return {
     baseUrl,
-    http: httpClient(baseUrl),
+    http: httpClient(baseUrl, { authorization: `Bearer ${operatorKey}` }),
+    operatorKey,
     db,
     store,
     runtime,

@@ -33,6 +33,8 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { hea
 export interface OperationsOptions {
   readonly pool: pg.Pool;
   readonly store: EventStore;
+  /** AUTH on or off: /ready says which, so an open API is never a surprise. */
+  readonly auth: boolean;
 }
 
 const check = async (probe: () => Promise<unknown>) => {
@@ -46,13 +48,18 @@ const check = async (probe: () => Promise<unknown>) => {
 
 export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (
   app,
-  { pool, store },
+  { pool, store, auth },
 ) => {
   await app.register(healthRoutes, { health: createDatabaseProbe(pool) });
 
   app.get(
     '/ready',
-    { schema: { summary: 'Event store and database reachable; projector lag' } },
+    {
+      schema: {
+        summary: 'Event store and database reachable; projector lag; whether keys are required',
+        security: [],
+      },
+    },
     async (_request, reply) => {
       const [database, eventStore] = await Promise.all([
         check(() => pool.query('select 1')),
@@ -64,6 +71,7 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (
         status: ready ? 'ready' : 'not ready',
         database,
         event_store: eventStore,
+        auth: auth ? 'on' : 'off',
         projection: projection && {
           last_event_recorded_at: projection.lastRecordedAt?.toISOString() ?? null,
           last_batch_at: projection.updatedAt?.toISOString() ?? null,

@@ -14,7 +14,14 @@ import {
   readWalletRevision,
 } from '../../../projections/queries.ts';
 import { isReadModelCurrent } from '../../../projections/readModelSchema.ts';
+import {
+  actorOf,
+  idempotencyNamespace,
+  mayAccessWallet,
+  ownerForNewWallet,
+} from '../../access/principal.ts';
 import type { CommandContext } from '../../commands/metadata.ts';
+import { settleWithdrawal } from '../../commands/settleWithdrawal.ts';
 import type { WalletCommandHandler } from '../../commands/walletCommandHandler.ts';
 import { WalletNotFound } from '../../domain/errors.ts';
 import { walletStreamId } from '../../domain/events.ts';
@@ -37,6 +44,7 @@ import {
   ErrorResponse,
   HistoryQuery,
   HistoryResponse,
+  SettleBody,
   TransactionsQuery,
   TransactionsResponse,
   WalletParams,
@@ -68,11 +76,27 @@ function walletIdOf(id: string): string {
   return id.toLowerCase();
 }
 
-/** Who asked, for the events a request makes (identities come with the access layer). */
+/**
+ * Who asked, for the events a request makes, and the wallets they may act on (an owner key: its
+ * own; another owner's wallet is refused as an unknown one).
+ */
 const contextOf = (request: FastifyRequest): CommandContext => ({
-  actor: { type: 'anonymous' },
+  actor: actorOf(request.principal),
   correlationId: request.id,
+  mayActOn: (owner) => mayAccessWallet(request.principal, owner),
 });
+
+/**
+ * The request's Idempotency-Key in its principal's namespace: two owners using the same key never
+ * see each other's results (AUTH=off: the one namespace of old).
+ */
+function idempotencyOf(request: FastifyRequest, operation: string, body: unknown) {
+  const idempotency = readIdempotency(request.headers['idempotency-key'], operation, body);
+  const namespace = idempotencyNamespace(request.principal);
+  return idempotency && namespace
+    ? { ...idempotency, key: `${namespace}|${idempotency.key}` }
+    : idempotency;
+}
 
 export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = async (
   app,
@@ -90,10 +114,13 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
       .header('etag', etagOf(wallet.revision))
       .send(renderWallet(wallet, baseUrl(request)));
 
-  /** The wallet as its stream holds it now: the cached fold and whatever was appended since. */
-  async function currentWallet(walletId: string): Promise<Wallet> {
+  /**
+   * The wallet as its stream holds it now (the cached fold and whatever was appended since), if
+   * the request's principal may see it; else not found, as an unknown one.
+   */
+  async function currentWallet(request: FastifyRequest, walletId: string): Promise<Wallet> {
     const wallet = await commands.load(walletId);
-    if (!wallet) throw new WalletNotFound();
+    if (!wallet || !mayAccessWallet(request.principal, wallet.owner)) throw new WalletNotFound();
     return wallet;
   }
 
@@ -113,6 +140,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
   app.post(
     '/api/wallets/',
     {
+      config: { scope: 'wallets:write' },
       schema: {
         summary: 'Create a wallet',
         body: Type.Optional(CreateWalletBody),
@@ -125,11 +153,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
     },
     async (request, reply) => {
       const body = request.body ?? {};
-      const idempotency = readIdempotency(
-        request.headers['idempotency-key'],
-        'create-wallet',
-        body,
-      );
+      const idempotency = idempotencyOf(request, 'create-wallet', body);
       const walletId = idempotency
         ? uuidFromName(WALLET_ID_NAMESPACE, idempotency.key)
         : randomUUID();
@@ -139,7 +163,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
           type: 'CreateWallet',
           walletId,
           currency: body.currency ?? defaultCurrency,
-          owner: body.owner ?? null,
+          owner: ownerForNewWallet(request.principal, body.owner),
           ...(idempotency ? { idempotency } : {}),
         },
         contextOf(request),
@@ -152,6 +176,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
   app.get(
     '/api/wallets/:id/',
     {
+      config: { scope: 'wallets:read' },
       schema: {
         summary: 'A wallet with its transactions (optionally as of a past moment)',
         params: WalletParams,
@@ -165,11 +190,12 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
         const at = parseDateTime(request.query.at, 'at');
         const wallet = await commands.loadAsOf(walletId, { time: at });
         if (!wallet) throw new WalletNotFound();
+        await currentWallet(request, walletId); // may this principal see it at all
         return sendWallet(request, reply, wallet);
       }
       // Current by construction: `min_revision` (once a way to wait for the read model) needs
       // nothing more and is accepted for old clients.
-      const wallet = await currentWallet(walletId);
+      const wallet = await currentWallet(request, walletId);
       if (revisionsFromETags(request.headers['if-none-match']).includes(wallet.revision)) {
         return reply
           .code(304)
@@ -183,6 +209,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
   app.patch(
     '/api/wallets/:id/deposit/',
     {
+      config: { scope: 'wallets:write' },
       schema: {
         summary: 'Deposit into a wallet',
         params: WalletParams,
@@ -192,11 +219,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
     },
     async (request, reply) => {
       const walletId = walletIdOf(request.params.id);
-      const idempotency = readIdempotency(
-        request.headers['idempotency-key'],
-        'deposit',
-        request.body,
-      );
+      const idempotency = idempotencyOf(request, 'deposit', request.body);
       const { wallet } = await commands.handle(
         walletId,
         {
@@ -214,6 +237,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
   app.post(
     '/api/wallets/:id/withdraw/',
     {
+      config: { scope: 'withdrawals:write' },
       schema: {
         summary: 'Schedule a withdrawal',
         description: 'The balance is checked when it is due, not now.',
@@ -225,7 +249,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
     async (request, reply) => {
       const walletId = walletIdOf(request.params.id);
       const body = request.body;
-      const idempotency = readIdempotency(request.headers['idempotency-key'], 'withdraw', body);
+      const idempotency = idempotencyOf(request, 'withdraw', body);
       const scheduledTime = parseSchedule(body, clock());
       // The target as found now; the decider judges it (exists, another wallet, same currency).
       let target = null;
@@ -256,6 +280,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
   app.post(
     '/api/wallets/:id/withdrawals/:withdrawalId/cancel/',
     {
+      config: { scope: 'withdrawals:write' },
       schema: {
         summary: 'Cancel a withdrawal that has not started',
         params: WithdrawalParams,
@@ -266,9 +291,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
       const walletId = walletIdOf(request.params.id);
       const withdrawalId = walletIdOf(request.params.withdrawalId);
       refuseFields(request.body);
-      const idempotency = readIdempotency(request.headers['idempotency-key'], 'cancel', {
-        withdrawalId,
-      });
+      const idempotency = idempotencyOf(request, 'cancel', { withdrawalId });
       const { wallet } = await commands.handle(
         walletId,
         { type: 'CancelWithdrawal', withdrawalId, ...(idempotency ? { idempotency } : {}) },
@@ -278,9 +301,45 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
     },
   );
 
+  app.post(
+    '/api/wallets/:id/withdrawals/:withdrawalId/settle/',
+    {
+      config: { operatorOnly: true },
+      schema: {
+        summary: 'Settle a withdrawal whose payout outcome the scheduler cannot learn (operators)',
+        description:
+          "From the bank's own records: `paid` succeeds it (a target wallet is then credited), " +
+          '`not_paid` fails and refunds it. Refused (409) while a scheduler is working on it or a ' +
+          'request is outstanding whose outcome the third party can still tell, unless `force`.',
+        params: WithdrawalParams,
+        body: SettleBody,
+        response: { 200: WalletResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const walletId = walletIdOf(request.params.id);
+      const withdrawalId = walletIdOf(request.params.withdrawalId);
+      const { principal } = request;
+      const { wallet } = await settleWithdrawal(
+        commands,
+        pool,
+        {
+          walletId,
+          withdrawalId,
+          verdict: request.body.verdict,
+          force: request.body.force ?? false,
+          operator: principal.kind === 'operator' ? principal.name : 'anonymous',
+        },
+        contextOf(request),
+      );
+      return sendWallet(request, reply, wallet);
+    },
+  );
+
   app.get(
     '/api/wallets/:id/transactions/',
     {
+      config: { scope: 'wallets:read' },
       schema: {
         summary: "A wallet's deposits, withdrawals and transfers received, newest first",
         params: WalletParams,
@@ -292,7 +351,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
       const walletId = walletIdOf(request.params.id);
       const { status, kind, cursor } = request.query;
       const limit = parseLimit(request.query.limit, 100, 20);
-      const wallet = await currentWallet(walletId);
+      const wallet = await currentWallet(request, walletId);
       await readModelAt(walletId, wallet.revision);
       const beforeRevision = cursor === undefined ? undefined : decodeCursor(cursor);
       const page = await listTransactions(pool, walletId, { status, kind, limit, beforeRevision });
@@ -309,6 +368,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
   app.get(
     '/api/wallets/:id/history/',
     {
+      config: { scope: 'wallets:read' },
       schema: {
         summary: "Every event of a wallet's stream, in order: the audit trail",
         params: WalletParams,
@@ -320,14 +380,10 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
       const walletId = walletIdOf(request.params.id);
       const fromRevision = BigInt(request.query.from_revision ?? '0');
       const limit = parseLimit(request.query.limit, 10_000, 1000);
+      // No wallet at all (or another owner's) is a 404; past the end of one, an empty page.
+      await currentWallet(request, walletId);
       const stream = walletStreamId(walletId);
       const events = await store.readStream(stream, { fromRevision, maxCount: limit + 1 });
-      // Past the end of a wallet's history is an empty page; no wallet at all is a 404.
-      if (events.length === 0) {
-        if (fromRevision === 0n) throw new WalletNotFound();
-        const first = await store.readStream(stream, { fromRevision: 0n, maxCount: 1 });
-        if (first.length === 0) throw new WalletNotFound();
-      }
       const page = events.slice(0, limit);
       const next = new URL(`${baseUrl(request)}/api/wallets/${walletId}/history/`);
       next.searchParams.set('from_revision', String(fromRevision + BigInt(limit)));

@@ -1,0 +1,156 @@
+// The cost of the access layer, two ways:
+// * deposits over HTTP (many wallets, closed loop) against two API processes started side by side
+//   for this (not the stack's API, which has served everything before and is measurably slower
+//   than a fresh process even with the same settings) on the same database: one with keys required
+//   (bearer key, key cache, rate limiter, headers), one with AUTH=off, in short runs in the order on, off, off, on (a block), repeated: each block's on/off
+//   ratio compares runs seconds apart with either mode first as often (the run after another is
+//   slower: the projector is still catching up), and the median over blocks is robust to the
+//   machine's drift. Beside the rates, the CPU each deposit cost the serving API process and
+//   PostgreSQL.
+// * the access layer alone, in this process: CPU per request through Fastify's inject (no
+//   sockets) to a route that does nothing, with the access plugin on and off.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Fastify from 'fastify';
+import { accessPlugin } from '../src/access/plugin.ts';
+import { loadConfig } from '../src/infra/config.ts';
+import { DEPOSIT_BODY } from './ceilings.ts';
+import type { Context } from './context.ts';
+import { cpuDelta, cpuSnapshot } from './cpu.ts';
+import { type LoadResult, runLoad } from './load.ts';
+import { BENCH_OPERATOR_KEY, type Stack } from './stack.ts';
+
+export type AuthRun = LoadResult & { readonly apiUs: number; readonly postgresUs: number };
+
+export interface AuthFigure {
+  readonly clients: number;
+  readonly on: AuthRun[];
+  readonly off: AuthRun[];
+  /** Deposits/s over all runs of each mode. */
+  readonly onPerSecond: number;
+  readonly offPerSecond: number;
+  /** The median over blocks (on, off, off, on) of on / off deposits/s. */
+  readonly medianRatio: number;
+}
+
+export interface HookCost {
+  readonly requests: number;
+  /** CPU µs per request through inject, access layer on and off (median of the rounds). */
+  readonly onUs: number;
+  readonly offUs: number;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+export async function benchAuth(
+  ctx: Context,
+  stack: Stack,
+  { wallets, clients }: { wallets: string[]; clients: number[] },
+): Promise<{ deposits: AuthFigure[]; hook: HookCost }> {
+  ctx.progress('two more api processes: keys required, and AUTH=off');
+  const [on, off] = await Promise.all([stack.startApi({}), stack.startApi({ AUTH: 'off' })]);
+  const anyWallet = () =>
+    `/api/wallets/${wallets[Math.floor(Math.random() * wallets.length)] as string}/deposit/`;
+  const modes = {
+    on: { url: on.url, headers: stack.apiHeaders, pid: on.child.pid },
+    off: { url: off.url, headers: {}, pid: off.child.pid },
+  };
+  const load = (mode: keyof typeof modes, connections: number, durationMs: number) =>
+    runLoad({
+      url: modes[mode].url,
+      headers: modes[mode].headers,
+      connections,
+      durationMs,
+      method: 'PATCH',
+      path: anyWallet,
+      body: DEPOSIT_BODY,
+    });
+  if (ctx.sizes.warmupMs > 0) {
+    ctx.progress('auth on/off: warm-up');
+    await load('on', 16, ctx.sizes.warmupMs);
+    await load('off', 16, ctx.sizes.warmupMs);
+  }
+  const blocks = ctx.quick ? 1 : 4;
+  const runMs = ctx.quick ? ctx.sizes.loadMs : ctx.sizes.loadMs / 2;
+  const deposits: AuthFigure[] = [];
+  for (const connections of clients) {
+    const runs: Record<'on' | 'off', AuthRun[]> = { on: [], off: [] };
+    ctx.progress(`deposits, auth on and off, ${connections} clients, ${blocks} blocks`);
+    for (let block = 0; block < blocks; block++) {
+      for (const mode of ['on', 'off', 'off', 'on'] as const) {
+        const snapshot = () => cpuSnapshot({ api: modes[mode].pid }, ctx.postmasterPid);
+        const before = await snapshot();
+        const result = await load(mode, connections, runMs);
+        const used = cpuDelta(before, await snapshot());
+        const perDeposit = (ms: number | undefined) => ((ms ?? Number.NaN) * 1000) / result.ok;
+        runs[mode].push({
+          ...result,
+          apiUs: perDeposit(used.api),
+          postgresUs: perDeposit(used.postgres),
+        });
+      }
+    }
+    const rate = (list: LoadResult[]) =>
+      list.reduce((a, r) => a + r.ok, 0) / list.reduce((a, r) => a + r.seconds, 0);
+    deposits.push({
+      clients: connections,
+      ...runs,
+      onPerSecond: rate(runs.on),
+      offPerSecond: rate(runs.off),
+      medianRatio: median(
+        Array.from({ length: blocks }, (_, block) => {
+          const pair = (list: AuthRun[]) => list.slice(2 * block, 2 * block + 2);
+          return rate(pair(runs.on)) / rate(pair(runs.off));
+        }),
+      ),
+    });
+  }
+  ctx.progress('the access layer alone (inject, in this process)');
+  return { deposits, hook: await benchHook(ctx) };
+}
+
+/** CPU per request of a do-nothing route, through the access layer (key required) and without. */
+async function benchHook(ctx: Context): Promise<HookCost> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wallet-bench-hook-'));
+  const build = async (auth: 'on' | 'off') => {
+    const app = Fastify({ logger: false });
+    const { access } = loadConfig({
+      AUTH: auth,
+      OPERATOR_API_KEY: BENCH_OPERATOR_KEY,
+      RATE_LIMIT_PER_KEY: '1000000000',
+    });
+    await app.register(accessPlugin, { pool: ctx.pool, config: access, dataDir });
+    app.get('/api/ping', { config: { scope: 'wallets:read' } }, async () => ({ ok: true }));
+    await app.ready();
+    return app;
+  };
+  const apps = { on: await build('on'), off: await build('off') };
+  const requests = ctx.quick ? 2000 : 20_000;
+  const headers = { authorization: `Bearer ${BENCH_OPERATOR_KEY}` };
+  const cost: Record<'on' | 'off', number[]> = { on: [], off: [] };
+  try {
+    for (let round = 0; round < (ctx.quick ? 1 : 5); round++) {
+      for (const mode of ['on', 'off'] as const) {
+        const app = apps[mode];
+        const started = process.cpuUsage();
+        for (let i = 0; i < requests; i++) {
+          const response = await app.inject({ method: 'GET', url: '/api/ping', headers });
+          if (response.statusCode !== 200) throw new Error(`ping: ${response.statusCode}`);
+        }
+        const used = process.cpuUsage(started);
+        cost[mode].push((used.user + used.system) / requests);
+      }
+    }
+  } finally {
+    await Promise.all([apps.on.close(), apps.off.close()]);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  return { requests, onUs: median(cost.on), offUs: median(cost.off) };
+}
