@@ -7,19 +7,11 @@
 //   slower: the projector is still catching up), and the median over blocks is robust to the
 //   machine's drift. Beside the rates, the CPU each deposit cost the serving API process and
 //   PostgreSQL.
-// * the access layer alone, in this process: CPU per request through Fastify's inject (no
-//   sockets) to a route that does nothing, with the access plugin on and off.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import Fastify from 'fastify';
-import { accessPlugin } from '../src/access/plugin.ts';
-import { loadConfig } from '../src/infra/config.ts';
 import { DEPOSIT_BODY } from './ceilings.ts';
 import type { Context } from './context.ts';
 import { cpuDelta, cpuSnapshot } from './cpu.ts';
 import { type LoadResult, runLoad } from './load.ts';
-import { BENCH_OPERATOR_KEY, type Stack } from './stack.ts';
+import type { Stack } from './stack.ts';
 
 export type AuthRun = LoadResult & { readonly apiUs: number; readonly postgresUs: number };
 
@@ -34,13 +26,6 @@ export interface AuthFigure {
   readonly medianRatio: number;
 }
 
-export interface HookCost {
-  readonly requests: number;
-  /** CPU µs per request through inject, access layer on and off (median of the rounds). */
-  readonly onUs: number;
-  readonly offUs: number;
-}
-
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -53,7 +38,7 @@ export async function benchAuth(
   ctx: Context,
   stack: Stack,
   { wallets, clients }: { wallets: string[]; clients: number[] },
-): Promise<{ deposits: AuthFigure[]; hook: HookCost }> {
+): Promise<AuthFigure[]> {
   ctx.progress('two more api processes: keys required, and AUTH=off');
   const [on, off] = await Promise.all([stack.startApi({}), stack.startApi({ AUTH: 'off' })]);
   const anyWallet = () =>
@@ -112,45 +97,5 @@ export async function benchAuth(
       ),
     });
   }
-  ctx.progress('the access layer alone (inject, in this process)');
-  return { deposits, hook: await benchHook(ctx) };
-}
-
-/** CPU per request of a do-nothing route, through the access layer (key required) and without. */
-async function benchHook(ctx: Context): Promise<HookCost> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wallet-bench-hook-'));
-  const build = async (auth: 'on' | 'off') => {
-    const app = Fastify({ logger: false });
-    const { access } = loadConfig({
-      AUTH: auth,
-      OPERATOR_API_KEY: BENCH_OPERATOR_KEY,
-      RATE_LIMIT_PER_KEY: '1000000000',
-    });
-    await app.register(accessPlugin, { pool: ctx.pool, config: access, dataDir });
-    app.get('/api/ping', { config: { scope: 'wallets:read' } }, async () => ({ ok: true }));
-    await app.ready();
-    return app;
-  };
-  const apps = { on: await build('on'), off: await build('off') };
-  const requests = ctx.quick ? 2000 : 20_000;
-  const headers = { authorization: `Bearer ${BENCH_OPERATOR_KEY}` };
-  const cost: Record<'on' | 'off', number[]> = { on: [], off: [] };
-  try {
-    for (let round = 0; round < (ctx.quick ? 1 : 5); round++) {
-      for (const mode of ['on', 'off'] as const) {
-        const app = apps[mode];
-        const started = process.cpuUsage();
-        for (let i = 0; i < requests; i++) {
-          const response = await app.inject({ method: 'GET', url: '/api/ping', headers });
-          if (response.statusCode !== 200) throw new Error(`ping: ${response.statusCode}`);
-        }
-        const used = process.cpuUsage(started);
-        cost[mode].push((used.user + used.system) / requests);
-      }
-    }
-  } finally {
-    await Promise.all([apps.on.close(), apps.off.close()]);
-    await rm(dataDir, { recursive: true, force: true });
-  }
-  return { requests, onUs: median(cost.on), offUs: median(cost.off) };
+  return deposits;
 }

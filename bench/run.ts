@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { openPostgresEventStore } from '../src/eventstore/postgres/index.ts';
 import { startEmbeddedPostgres } from '../src/infra/embeddedPostgres.ts';
 import { createPool } from '../src/infra/postgres.ts';
-import { type AuthFigure, benchAuth, type HookCost } from './auth.ts';
+import { type AuthFigure, benchAuth } from './auth.ts';
 import { benchCeilings, type Ceilings } from './ceilings.ts';
 import { benchCommands, type CommandFigures } from './commands.ts';
 import { type Context, FULL, QUICK } from './context.ts';
@@ -375,8 +375,7 @@ function report(): void {
       ),
     ]);
   }
-  const auth = (r.auth as { deposits: AuthFigure[] } | undefined)?.deposits;
-  const hook = (r.auth as { hook: HookCost } | undefined)?.hook;
+  const auth = r.auth as AuthFigure[] | undefined;
   if (auth) {
     printTable(
       'Access layer: deposits over HTTP, many wallets, keys required vs AUTH=off (runs in blocks on, off, off, on)',
@@ -398,13 +397,6 @@ function report(): void {
         })),
       ),
     );
-  }
-  if (hook) {
-    printTable('The access layer alone: CPU per request of a do-nothing /api route (inject)', [
-      { auth: 'on (key, cache, limiter, scope)', 'µs/request': hook.onUs.toFixed(1) },
-      { auth: 'off', 'µs/request': hook.offUs.toFixed(1) },
-      { auth: 'cost of the access layer', 'µs/request': (hook.onUs - hook.offUs).toFixed(1) },
-    ]);
   }
   if (r.catchUp || r.rebuild || commands) {
     printTable('Projections', [
