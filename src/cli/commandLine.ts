@@ -5,18 +5,25 @@ import { parseArgs } from 'node:util';
 export type OptionSpec =
   /** `--force`: present or not. */
   | { readonly type: 'boolean'; readonly description: string }
-  /** `--by <name>`: takes a value (`value` names it in the usage). */
-  | { readonly type: 'string'; readonly value: string; readonly description: string };
+  /** `--by <name>`: takes a value (`value` names it in the usage); `multiple`: may repeat. */
+  | {
+      readonly type: 'string';
+      readonly value: string;
+      readonly description: string;
+      readonly multiple?: boolean;
+    };
 
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
 /** The values of a command's options: a string for a value option, true for a flag given. */
 export type OptionValues<O extends OptionSpecs> = {
-  readonly [K in keyof O]?: O[K] extends { type: 'string' }
-    ? string
-    : O[K] extends { type: 'boolean' }
-      ? boolean
-      : string | boolean;
+  readonly [K in keyof O]?: O[K] extends { type: 'string'; multiple: true }
+    ? string[]
+    : O[K] extends { type: 'string' }
+      ? string
+      : O[K] extends { type: 'boolean' }
+        ? boolean
+        : string | boolean;
 };
 
 export interface CommandInput<O extends OptionSpecs = OptionSpecs> {
@@ -26,6 +33,7 @@ export interface CommandInput<O extends OptionSpecs = OptionSpecs> {
 }
 
 export interface CommandSpec<Context, O extends OptionSpecs> {
+  /** One word, or two for a group (`keys create`): the command line starts with them. */
   readonly name: string;
   /**
    * Positional arguments as the usage shows them, e.g. `['<wallet>', 'paid|not-paid']`; each is
@@ -71,9 +79,16 @@ export function parseCommandLine<Context>(
   argv: readonly string[],
   program: Program,
 ): ParsedCommandLine<Context> {
-  const [name = 'start', ...rest] = argv;
-  if (HELP.has(name)) return { kind: 'help', text: formatUsage(commands, program) };
-  const command = commands.find((candidate) => candidate.name === name);
+  const [first = 'start'] = argv;
+  if (HELP.has(first)) return { kind: 'help', text: formatUsage(commands, program) };
+  // The longest name the command line starts with (`keys create` before a plain `keys`).
+  const command = commands
+    .filter((candidate) =>
+      candidate.name.split(' ').every((word, i) => (argv[i] ?? 'start') === word),
+    )
+    .sort((a, b) => b.name.length - a.name.length)[0];
+  const name = command?.name ?? first;
+  const rest = argv.slice(name.split(' ').length);
   if (!command) {
     return {
       kind: 'usage-error',
@@ -91,7 +106,10 @@ export function parseCommandLine<Context>(
       args: [...rest],
       options: {
         ...Object.fromEntries(
-          Object.entries(specs).map(([key, spec]) => [key, { type: spec.type }]),
+          Object.entries(specs).map(([key, spec]) => [
+            key,
+            { type: spec.type, multiple: spec.type === 'string' && spec.multiple === true },
+          ]),
         ),
         help: { type: 'boolean', short: 'h' },
       },
@@ -118,6 +136,8 @@ export function parseCommandLine<Context>(
   const seen = new Set<string>();
   for (const token of parsed.tokens ?? []) {
     if (token.kind !== 'option') continue;
+    const spec = specs[token.name];
+    if (spec?.type === 'string' && spec.multiple) continue;
     if (seen.has(token.name)) return usageError(`option --${token.name} is given more than once`);
     seen.add(token.name);
   }
@@ -132,7 +152,6 @@ export function parseCommandLine<Context>(
     return usageError(`missing ${declared.slice(positionals.length, required).join(' ')}`);
   }
   const { help: _help, ...options } = parsed.values;
-  // No option is declared `multiple`, so every value is a string or true.
   return {
     kind: 'run',
     command,
@@ -143,7 +162,9 @@ export function parseCommandLine<Context>(
 /** One line: the command, its arguments and its options. */
 export function commandUsage(command: Command<unknown>, program: string): string {
   const options = Object.entries(command.options ?? {}).map(([key, spec]) =>
-    spec.type === 'string' ? `[--${key} <${spec.value}>]` : `[--${key}]`,
+    spec.type === 'string'
+      ? `[--${key} <${spec.value}>]${spec.multiple ? '...' : ''}`
+      : `[--${key}]`,
   );
   return [program, command.name, ...(command.args ?? []), ...options].join(' ');
 }

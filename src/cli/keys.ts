@@ -1,7 +1,6 @@
 // `npm run cli -- keys create|list|revoke` and `audit access`: what the operator routes do, on the
 // database directly (no key needed: whoever can reach the database is an operator already). A
 // key revoked here is refused by every running API instance within a second.
-import { parseArgs } from 'node:util';
 import { makeKey } from '../access/makeKey.ts';
 import { listKeys } from '../access/postgres/listKeys.ts';
 import { migrateAccess } from '../access/postgres/migrations.ts';
@@ -19,12 +18,6 @@ export interface CliOutput {
 }
 
 type Db = Pick<Runtime, 'db'>;
-
-export const KEYS_USAGE = `keys create --owner <owner> [--scope <scope>]... [--name <name>]
-keys create --operator [--name <name>]
-keys list
-keys revoke <key id>
-audit access [--from <ISO time>] [--to <ISO time>] [--status 401|403|429] [--key <key id>] [--limit N]`;
 
 /** A 400-style error's field messages as one line. */
 function describe(error: unknown): string {
@@ -135,73 +128,3 @@ export async function accessLog(
 }
 
 /** `keys <create|list|revoke> ...` as typed on the command line. */
-export async function keysCommand(
-  runtime: Db,
-  args: string[],
-  out: CliOutput = console,
-): Promise<number> {
-  const [action, ...rest] = args;
-  try {
-    if (action === 'create') {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          owner: { type: 'string' },
-          scope: { type: 'string', multiple: true },
-          name: { type: 'string' },
-          operator: { type: 'boolean' },
-        },
-        strict: true,
-      });
-      return await keysCreate(
-        runtime,
-        {
-          owner: values.owner,
-          scopes: values.scope?.flatMap((scope) => scope.split(',')),
-          name: values.name,
-          operator: values.operator,
-        },
-        out,
-      );
-    }
-    if (action === 'list' && rest.length === 0) return await keysList(runtime, out);
-    if (action === 'revoke' && rest.length <= 1) return await keysRevoke(runtime, rest[0], out);
-  } catch (error) {
-    if (!(error instanceof TypeError)) throw error; // parseArgs: an unknown or incomplete option
-    out.error(error.message);
-    return 2;
-  }
-  out.error(`usage:\n${KEYS_USAGE}`);
-  return 2;
-}
-
-/** `audit access [--from ...]` as typed on the command line. */
-export async function auditCommand(
-  runtime: Db,
-  args: string[],
-  out: CliOutput = console,
-): Promise<number> {
-  const [what, ...rest] = args;
-  if (what !== 'access') {
-    out.error(`usage:\n${KEYS_USAGE}`);
-    return 2;
-  }
-  try {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        from: { type: 'string' },
-        to: { type: 'string' },
-        status: { type: 'string' },
-        key: { type: 'string' },
-        limit: { type: 'string' },
-      },
-      strict: true,
-    });
-    return await accessLog(runtime, values, out);
-  } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
-    out.error(error.message);
-    return 2;
-  }
-}

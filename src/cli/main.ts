@@ -17,6 +17,7 @@ import {
   type OptionSpecs,
   parseCommandLine,
 } from './commandLine.ts';
+import { accessLog, keysCreate, keysList, keysRevoke } from './keys.ts';
 import { createProgress } from './progress.ts';
 import {
   openRuntime,
@@ -211,6 +212,52 @@ const COMMANDS: readonly Command<Cli>[] = [
     args: ['<wallet>'],
     description: "print a wallet's every event and the balance after each",
     run: async (cli, { args }) => history(await cli.runtime(), args[0]),
+  }),
+  command({
+    name: 'keys create',
+    options: {
+      owner: { type: 'string', value: 'owner', description: 'the owner whose wallets it acts on' },
+      scope: {
+        type: 'string',
+        value: 'scope',
+        multiple: true,
+        description:
+          'wallets:read, wallets:write, withdrawals:write, webhooks:write (default: all)',
+      },
+      name: { type: 'string', value: 'name', description: 'what the key is for' },
+      operator: { type: 'boolean', description: 'an operator key (every wallet, keys, the audit)' },
+    },
+    description: 'make an API key; it is printed once (as JSON) and stored only as a hash',
+    run: async (cli, { options }) =>
+      keysCreate(await cli.runtime(), {
+        owner: options.owner,
+        scopes: options.scope?.flatMap((scope) => scope.split(',')),
+        name: options.name,
+        operator: options.operator,
+      }),
+  }),
+  command({
+    name: 'keys list',
+    description: 'every API key, without secrets: owner or operator, scopes, created, last used',
+    run: async (cli) => keysList(await cli.runtime()),
+  }),
+  command({
+    name: 'keys revoke',
+    args: ['<key id>'],
+    description: 'revoke a key: every API instance refuses it within a second',
+    run: async (cli, { args }) => keysRevoke(await cli.runtime(), args[0]),
+  }),
+  command({
+    name: 'audit access',
+    options: {
+      from: { type: 'string', value: 'ISO time', description: 'refusals at or after' },
+      to: { type: 'string', value: 'ISO time', description: 'refusals before' },
+      status: { type: 'string', value: '401|403|429', description: 'only this status' },
+      key: { type: 'string', value: 'key id', description: 'only this key' },
+      limit: { type: 'string', value: 'N', description: 'at most N, newest first (default 100)' },
+    },
+    description: 'refused requests (401, 403, 429) from the access log',
+    run: async (cli, { options }) => accessLog(await cli.runtime(), options),
   }),
   command({
     name: 'trace',

@@ -1,5 +1,6 @@
 // Every setting comes from the environment, is checked once at start, and fails with a message
 // that names the variable. The README's configuration reference lists the same variables.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Cidr, parseCidr } from '../access/addresses.ts';
 import { isCurrency } from '../domain/money.ts';
@@ -134,12 +135,23 @@ const list = (raw: string | undefined) =>
     .map((item) => item.trim())
     .filter((item) => item !== '');
 
+/** The contents of the file a `*_FILE` variable names (a Docker secret), trimmed. */
+function secretFile(env: Env, name: string): string | undefined {
+  const file = env[name];
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch (error) {
+    throw new ConfigError(`${name}: cannot read ${file} (${(error as Error).message}).`);
+  }
+}
+
 function accessConfig(env: Env): AccessConfig {
   const auth = (env.AUTH || 'on').toLowerCase();
   if (!['on', 'off', 'true', 'false', '1', '0'].includes(auth)) {
     throw new ConfigError(`AUTH must be on or off, got "${env.AUTH}".`);
   }
-  const operatorApiKey = env.OPERATOR_API_KEY || undefined;
+  const operatorApiKey = env.OPERATOR_API_KEY || secretFile(env, 'OPERATOR_API_KEY_FILE');
   if (operatorApiKey !== undefined && !/^[\x21-\x7e]{32,512}$/.test(operatorApiKey)) {
     throw new ConfigError(
       'OPERATOR_API_KEY must be 32 to 512 visible ASCII characters (no spaces); ' +

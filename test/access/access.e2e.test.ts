@@ -466,7 +466,8 @@ t.test('rate limits hold across two API instances; Retry-After is honoured', asy
   });
   t.match(last?.body, { detail: 'Request was throttled. Expected available in 40 seconds.' });
   t.equal(await deposits(stack.http, wallet), 5, 'the throttled deposits were not executed');
-  t.equal((await second(other)('GET', `/api/wallets/${wallet}/`)).status, 200, 'per key');
+  const bobs = (await stack.http('POST', '/api/wallets/', { owner: 'bob' })).body.uuid;
+  t.equal((await second(other)('GET', `/api/wallets/${bobs}/`)).status, 200, 'per key');
 
   now += 39_000;
   t.equal((await first(key)('GET', `/api/wallets/${wallet}/`)).status, 429, 'a second early');
