@@ -1,13 +1,15 @@
-// Child processes of the benchmark: the product's roles started through the CLI
-// (`node --import tsx src/cli/main.ts <role>`), the no-op server and the lag probe. Every child is
-// registered so that `stopAll` ends it (SIGTERM, then SIGKILL after a grace period) even when a
-// section failed; each child also preloads parentGuard.ts and stops itself if the benchmark dies.
+// Child processes of the benchmark: the product's roles started through the compiled CLI
+// (`node dist/src/cli/main.js <role>`, what the Docker image runs: production-shaped figures
+// come from JavaScript, not a TypeScript loader), and the benchmark's own tools (the no-op server,
+// the lag probe) through tsx. Every child is registered so that `stopAll` ends it (SIGTERM, then
+// SIGKILL after a grace period) even when a section failed; each child also preloads
+// parentGuard.mjs and stops itself if the benchmark dies.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const GUARD = fileURLToPath(new URL('./parentGuard.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+const GUARD = fileURLToPath(new URL('./parentGuard.mjs', import.meta.url));
 
 export interface Child {
   readonly name: string;
@@ -41,7 +43,14 @@ export function startNodeProcess(
 ): Child {
   const proc: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', '--import', GUARD, ...nodeFlags, script, ...args],
+    [
+      ...(script.endsWith('.ts') ? ['--import', 'tsx'] : []),
+      '--import',
+      GUARD,
+      ...nodeFlags,
+      script,
+      ...args,
+    ],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   if (proc.pid === undefined) throw new Error(`${name} did not start`);
@@ -124,7 +133,7 @@ export function startNodeProcess(
   return child;
 }
 
-/** A product role the way an operator starts it: `node --import tsx src/cli/main.ts <role>`. */
+/** A product role the way the image starts it: `node dist/src/cli/main.js <role>`. */
 export function startRole(role: string, options: StartOptions = {}): Child {
   return startNodeProcess(role, CLI, [role], options);
 }

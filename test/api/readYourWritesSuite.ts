@@ -13,7 +13,9 @@ export function readYourWritesSuite(t: Test, target: StackTarget): void {
     const other = await startApi(stack.runtime, 0);
     t.teardown(() => other.stop());
     const writer = stack.http;
-    const reader = httpClient((other.url as string).replace('localhost', '127.0.0.1'));
+    const reader = httpClient((other.url as string).replace('localhost', '127.0.0.1'), {
+      authorization: `Bearer ${stack.operatorKey}`,
+    });
     const revisionOf = (response: { headers: Record<string, unknown> }) =>
       BigInt(String(response.headers.etag).replaceAll('"', ''));
 

@@ -10,7 +10,7 @@ const JSON_TYPE = 'application/json';
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 t.test('strict request bodies', async (t) => {
-  const { baseUrl, http } = await startStack(t);
+  const { baseUrl, http, operatorKey } = await startStack(t);
 
   /** Sends `body` byte for byte, with exactly this content type. */
   const send = async (
@@ -22,7 +22,7 @@ t.test('strict request bodies', async (t) => {
     const body = Buffer.concat(parts.map((part) => Buffer.from(part as string)));
     const response = await request(`${baseUrl}${path}`, {
       method,
-      headers: { 'content-type': contentType },
+      headers: { 'content-type': contentType, authorization: `Bearer ${operatorKey}` },
       body,
     });
     const text = await response.body.text();
