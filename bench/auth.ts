@@ -41,8 +41,7 @@ export async function benchAuth(
 ): Promise<AuthFigure[]> {
   ctx.progress('two more api processes: keys required, and AUTH=off');
   const [on, off] = await Promise.all([stack.startApi({}), stack.startApi({ AUTH: 'off' })]);
-  const anyWallet = () =>
-    `/api/wallets/${wallets[Math.floor(Math.random() * wallets.length)] as string}/deposit/`;
+  const anyWallet = wallets.map((wallet) => `/api/wallets/${wallet}/deposit/`);
   const modes = {
     on: { url: on.url, headers: stack.apiHeaders, pid: on.child.pid },
     off: { url: off.url, headers: {}, pid: off.child.pid },

@@ -1,17 +1,20 @@
 // Ceilings, measured in the same run as the figures they bound:
 // * single-row INSERT commits per second of the same PostgreSQL, at each command concurrency: a
 //   command that costs one commit cannot go faster;
+// * one-event append commits per second (pgbench-shaped: each transaction appends one event at its
+//   stream's next revision): what a store without group commit could do per command;
 // * a no-op Fastify POST over HTTP (its own process, JSON body parsed, small JSON answer), loaded
 //   by the same generator at the same concurrencies: the HTTP limit of this machine.
 import { fileURLToPath } from 'node:url';
 import type { Context } from './context.ts';
-import { measureInsertCommits } from './eventstore.ts';
+import { type AppendCeiling, measureAppendCommits, measureInsertCommits } from './eventstore.ts';
 import { type LoadResult, runLoad } from './load.ts';
 import type { Measurement } from './measure.ts';
 import { startNodeProcess } from './processes.ts';
 
 export interface Ceilings {
   readonly insert: Map<number, Measurement>;
+  readonly append: Map<number, AppendCeiling>;
   readonly http: Map<number, LoadResult>;
 }
 
@@ -25,6 +28,14 @@ export async function benchCeilings(
   for (const concurrency of insertAt) {
     ctx.progress(`INSERT commits, ${concurrency} connections`);
     insert.set(concurrency, await measureInsertCommits(ctx.pool, ctx.sizes.ceilingMs, concurrency));
+  }
+  const append = new Map<number, AppendCeiling>();
+  for (const concurrency of insertAt) {
+    ctx.progress(`one-event append commits (pgbench-shaped), ${concurrency} clients`);
+    append.set(
+      concurrency,
+      await measureAppendCommits(ctx.pool, ctx.databaseUrl, ctx.sizes.ceilingMs, concurrency),
+    );
   }
   const server = startNodeProcess(
     'noop',
@@ -51,5 +62,5 @@ export async function benchCeilings(
   } finally {
     await server.stop();
   }
-  return { insert, http };
+  return { insert, append, http };
 }

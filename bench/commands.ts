@@ -29,13 +29,12 @@ export async function benchCommands(
   probe: LagProbe,
   { wallets, hotWallet, clients }: { wallets: string[]; hotWallet: string; clients: number[] },
 ): Promise<CommandFigures> {
-  const anyWallet = () =>
-    depositPath(wallets[Math.floor(Math.random() * wallets.length)] as string);
-  const cases: { spread: Spread; path: string | (() => string) }[] = [
+  const anyWallet = wallets.map(depositPath);
+  const cases: { spread: Spread; path: string | readonly string[] }[] = [
     { spread: 'many wallets', path: anyWallet },
     { spread: 'hot wallet', path: depositPath(hotWallet) },
   ];
-  const load = (path: string | (() => string), connections: number, durationMs: number) =>
+  const load = (path: string | readonly string[], connections: number, durationMs: number) =>
     runLoad({
       url: stack.apiUrl,
       connections,

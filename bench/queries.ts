@@ -15,8 +15,8 @@ export async function benchQueries(
   stack: Stack,
   { wallets, hotWallet, clients }: { wallets: string[]; hotWallet: string; clients: number },
 ): Promise<QueryFigure[]> {
-  const anyWallet = () => `/api/wallets/${wallets[Math.floor(Math.random() * wallets.length)]}/`;
-  const load = (path: string | (() => string), durationMs: number) =>
+  const anyWallet = wallets.map((wallet) => `/api/wallets/${wallet}/`);
+  const load = (path: string | readonly string[], durationMs: number) =>
     runLoad({
       url: stack.apiUrl,
       connections: clients,

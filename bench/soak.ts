@@ -1,0 +1,131 @@
+// `npm run bench -- --soak[=minutes]`: sustained mixed load, not a burst. Two API processes share
+// 16 clients (8 each) for `minutes` (default 10): reads of wallets and of their transactions,
+// deposits, and withdrawals that the scheduler pays a second later through the transaction-service.
+// Printed per minute: requests/s, its share of the first minute's, p99, projector lag, RSS per role
+// and the size of the tables that grow. The aim: the last minute keeps >= 90 % of the first.
+import { DEPOSIT_BODY } from './ceilings.ts';
+import type { Context } from './context.ts';
+import { apiClient, createWallets } from './http.ts';
+import { type LagProbe, maxPosition, measureLag } from './lag.ts';
+import { type LoadResult, type RequestShape, runLoad } from './load.ts';
+import type { Child } from './processes.ts';
+import type { Stack } from './stack.ts';
+
+export interface SoakMinute {
+  readonly minute: number;
+  readonly perSecond: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+  readonly lagP99Ms: number;
+  readonly rssMiB: Record<string, number>;
+  readonly eventsTableMiB: number;
+  readonly readModelMiB: number;
+}
+
+export interface SoakFigures {
+  readonly minutes: SoakMinute[];
+  /** The last minute's throughput over the first's. */
+  readonly kept: number;
+  readonly generator: string;
+}
+
+const WALLETS = 64;
+
+export async function benchSoak(
+  ctx: Context,
+  stack: Stack,
+  probe: LagProbe,
+  minutes: number,
+): Promise<SoakFigures> {
+  const api = apiClient(stack.apiUrl, stack.apiHeaders);
+  ctx.progress(`soak: ${WALLETS} wallets with 1,000,000.00 each, a second api process`);
+  const wallets = await createWallets(api, WALLETS);
+  for (const wallet of wallets) {
+    await api.request('PATCH', `/api/wallets/${wallet}/deposit/`, { amount: '1000000.00' });
+  }
+  const second = await stack.startApi({});
+  const mix: RequestShape[] = wallets.flatMap((wallet) => [
+    { method: 'GET', path: `/api/wallets/${wallet}/` },
+    { method: 'GET', path: `/api/wallets/${wallet}/` },
+    { method: 'GET', path: `/api/wallets/${wallet}/transactions/?limit=20` },
+    { method: 'PATCH', path: `/api/wallets/${wallet}/deposit/`, body: DEPOSIT_BODY },
+    { method: 'PATCH', path: `/api/wallets/${wallet}/deposit/`, body: DEPOSIT_BODY },
+    {
+      method: 'POST',
+      path: `/api/wallets/${wallet}/withdraw/`,
+      body: JSON.stringify({ amount: '0.01', delay: 1 }),
+    },
+  ]);
+  const roles: Child[] = [...stack.roles(), second.child];
+  const figures: SoakMinute[] = [];
+  let generator = '';
+  for (let minute = 1; minute <= minutes; minute++) {
+    const from = await maxPosition(ctx.pool);
+    const loads = await Promise.all(
+      [stack.apiUrl, second.url].map((url) =>
+        runLoad({
+          url,
+          connections: 8,
+          durationMs: 60_000,
+          method: 'GET',
+          path: '/',
+          mix,
+          headers: stack.apiHeaders,
+        }),
+      ),
+    );
+    const to = await maxPosition(ctx.pool);
+    const lag = await measureLag(ctx.pool, probe, from, to);
+    const total = combine(loads);
+    generator = total.generator;
+    const rssMiB: Record<string, number> = {};
+    for (const [i, role] of roles.entries()) {
+      const memory = await role.memory();
+      rssMiB[i === roles.length - 1 ? 'api#2' : role.name] = Math.round(
+        (memory?.rssKiB ?? Number.NaN) / 1024,
+      );
+    }
+    const { rows } = await ctx.pool.query<{ events: string; read_model: string }>(
+      `select pg_total_relation_size('events')::text as events,
+              (select coalesce(sum(pg_total_relation_size(c.oid)), 0)::text from pg_class c
+               join pg_namespace n on n.oid = c.relnamespace
+               where n.nspname = 'read_model' and c.relkind = 'r') as read_model`,
+    );
+    const entry: SoakMinute = {
+      minute,
+      perSecond: total.perSecond,
+      p99Ms: total.p99Ms,
+      errors: total.non2xx + total.errors,
+      lagP99Ms: lag.p99Ms,
+      rssMiB,
+      eventsTableMiB: Number(rows[0]?.events) / 2 ** 20,
+      readModelMiB: Number(rows[0]?.read_model) / 2 ** 20,
+    };
+    figures.push(entry);
+    ctx.progress(
+      `soak minute ${minute}: ${Math.round(entry.perSecond)} requests/s, p99 ${entry.p99Ms.toFixed(1)} ms, ` +
+        `lag p99 ${entry.lagP99Ms.toFixed(0)} ms, errors ${entry.errors} ${JSON.stringify(loads.map((l) => l.statusCodes))}`,
+    );
+  }
+  await second.child.stop();
+  await api.close();
+  const first = figures[0]?.perSecond ?? Number.NaN;
+  const last = figures.at(-1)?.perSecond ?? Number.NaN;
+  return { minutes: figures, kept: last / first, generator };
+}
+
+/** Two loads side by side as one: rates add, the p99 is the worse of the two. */
+function combine(loads: LoadResult[]): LoadResult {
+  const [a, b] = loads as [LoadResult, LoadResult];
+  return {
+    ...a,
+    connections: a.connections + b.connections,
+    ok: a.ok + b.ok,
+    non2xx: a.non2xx + b.non2xx,
+    errors: a.errors + b.errors,
+    perSecond: a.perSecond + b.perSecond,
+    p50Ms: Math.max(a.p50Ms, b.p50Ms),
+    p99Ms: Math.max(a.p99Ms, b.p99Ms),
+    maxMs: Math.max(a.maxMs, b.maxMs),
+  };
+}
