@@ -5,6 +5,7 @@ import { toWalletEvent } from '../src/commands/walletCommandHandler.ts';
 import { WALLET_STREAM_PREFIX } from '../src/domain/events.ts';
 import type { Position, RecordedEvent } from '../src/eventstore/eventStore.ts';
 import { storeCheckpoint } from './checkpoint.ts';
+import { READ_MODEL_VERSION } from './readModelSchema.ts';
 import { loadRows, type ProjectedEvent, projectEvent, saveRows } from './walletProjection.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -15,12 +16,16 @@ const toProjected = (event: RecordedEvent): ProjectedEvent => ({
   event: toWalletEvent(event),
 });
 
-/** Applies `events` (all after `from`) to the read model in `schema` and moves its checkpoint. */
+/**
+ * Applies `events` (all after `from`) to the read model in `schema`, of layout `version`, and
+ * moves its checkpoint.
+ */
 export async function applyBatch(
   db: Queryable,
   schema: string,
   from: Position,
   events: readonly RecordedEvent[],
+  version = READ_MODEL_VERSION,
 ): Promise<Position> {
   const last = events.at(-1);
   if (!last) return from;
@@ -28,6 +33,6 @@ export async function applyBatch(
   const rows = await loadRows(db, schema, projected);
   for (const event of projected) projectEvent(rows, event);
   await saveRows(db, schema, rows);
-  await storeCheckpoint(db, schema, from, last.position, last.recordedAt);
+  await storeCheckpoint(db, schema, from, last.position, last.recordedAt, version);
   return last.position;
 }

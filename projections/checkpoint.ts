@@ -34,8 +34,10 @@ export class CheckpointMovedError extends Error {
 }
 
 /**
- * Moves the checkpoint from `from` to `to`, only if it still is at `from`: the guard that makes a
- * projector whose tables were swapped under it start over instead of applying events twice.
+ * Moves the checkpoint from `from` to `to`, only if it still is at `from` and the tables are of
+ * layout `version`: the guard that makes a projector whose tables were swapped under it start
+ * over instead of applying events twice, or writing into a layout it does not know (a newer
+ * projector's, during a rolling upgrade). Its transaction then rolls back.
  */
 export async function storeCheckpoint(
   db: Queryable,
@@ -43,21 +45,21 @@ export async function storeCheckpoint(
   from: Position,
   to: Position,
   lastRecordedAt: Date,
+  version: number,
 ): Promise<void> {
   const fresh = from.commit < 0n;
   const { rowCount } = await db.query(
     `update ${schema}.checkpoint
      set commit_position = $1, prepare_position = $2, last_recorded_at = $3, updated_at = now()
-     where ${fresh ? 'commit_position is null' : 'commit_position = $4 and prepare_position = $5'}`,
-    fresh
-      ? [to.commit.toString(), to.prepare.toString(), lastRecordedAt]
-      : [
-          to.commit.toString(),
-          to.prepare.toString(),
-          lastRecordedAt,
-          from.commit.toString(),
-          from.prepare.toString(),
-        ],
+     where version = $4
+       and ${fresh ? 'commit_position is null' : 'commit_position = $5 and prepare_position = $6'}`,
+    [
+      to.commit.toString(),
+      to.prepare.toString(),
+      lastRecordedAt,
+      version,
+      ...(fresh ? [] : [from.commit.toString(), from.prepare.toString()]),
+    ],
   );
   if (rowCount !== 1) throw new CheckpointMovedError(`The ${schema} checkpoint moved.`);
 }

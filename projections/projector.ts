@@ -76,6 +76,8 @@ export interface ProjectorOptions {
 export async function runProjector(options: ProjectorOptions): Promise<void> {
   const { pool, signal, log = () => {}, standbyPollMs = 1000, onActive = () => {} } = options;
   let newerWarned = false;
+  let failures = 0;
+  let since = 0;
   while (!signal.aborted) {
     let lockClient: pg.PoolClient | undefined;
     try {
@@ -104,8 +106,12 @@ export async function runProjector(options: ProjectorOptions): Promise<void> {
       await projectWhileLocked(options, lockClient);
     } catch (error) {
       if (signal.aborted) break;
-      log('projector restarting', { error: (error as Error).message });
-      await sleep(200, undefined, { signal }).catch(() => {});
+      // Back off while the failure lasts (a database that is down): 0.2 s, doubling up to 5 s.
+      failures = Date.now() - since > 30_000 ? 1 : failures + 1;
+      since = Date.now();
+      const delay = Math.min(200 * 2 ** (failures - 1), 5000);
+      log('projector restarting', { error: (error as Error).message, retryInMs: delay });
+      await sleep(delay, undefined, { signal }).catch(() => {});
     } finally {
       onActive(false);
       if (lockClient) {
@@ -125,7 +131,10 @@ async function projectWhileLocked(options: ProjectorOptions, lockClient: pg.Pool
   const onLockLost = () => lost.abort();
   lockClient.on('error', onLockLost);
   lockClient.on('end', onLockLost);
-  const stop = AbortSignal.any([signal, lost.signal]);
+  // A failed batch ends the subscription before the loop lets go of it: the subscription is
+  // mid-read (batches read ahead), and only an abort makes it return instead of polling on.
+  const failed = new AbortController();
+  const stop = AbortSignal.any([signal, lost.signal, failed.signal]);
   let { position } = await readCheckpoint(pool, LIVE_SCHEMA);
   const subscription = store.subscribeToAll({
     from: position,
@@ -135,12 +144,20 @@ async function projectWhileLocked(options: ProjectorOptions, lockClient: pg.Pool
   for await (const batch of inBatches(subscription, batchSize)) {
     if (stop.aborted) break;
     const from = position;
-    position = await withTransaction(pool, async (client) => {
-      const next = await applyBatch(client, LIVE_SCHEMA, from, batch);
-      // Delivered when the transaction commits: readers waiting for a revision look again.
-      await client.query('select pg_notify($1, $2)', [PROJECTION_CHANNEL, next.commit.toString()]);
-      return next;
-    });
+    try {
+      position = await withTransaction(pool, async (client) => {
+        const next = await applyBatch(client, LIVE_SCHEMA, from, batch, options.version);
+        // Delivered when the transaction commits: readers waiting for a revision look again.
+        await client.query('select pg_notify($1, $2)', [
+          PROJECTION_CHANNEL,
+          next.commit.toString(),
+        ]);
+        return next;
+      });
+    } catch (error) {
+      failed.abort();
+      throw error;
+    }
     const last = batch.at(-1) as RecordedEvent;
     onBatch?.({ events: batch.length, lagMs: Date.now() - last.recordedAt.getTime(), position });
   }

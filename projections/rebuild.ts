@@ -177,7 +177,9 @@ async function rebuildInto(
   const { position: rebuilt, applied } = await replay(
     store,
     (from, events) =>
-      withTransaction(pool, (client) => applyBatch(client, REBUILD_SCHEMA, from, events)),
+      withTransaction(pool, (client) =>
+        applyBatch(client, REBUILD_SCHEMA, from, events, options.version),
+      ),
     START,
     { batchSize, onPage: progress },
   );
@@ -195,7 +197,7 @@ async function rebuildInto(
     if (comparePositions(rebuilt, live) < 0) {
       ({ applied: extra } = await replay(
         store,
-        (from, events) => applyBatch(client, REBUILD_SCHEMA, from, events),
+        (from, events) => applyBatch(client, REBUILD_SCHEMA, from, events, options.version),
         rebuilt,
         { batchSize, until: live },
       ));

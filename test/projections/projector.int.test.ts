@@ -9,7 +9,7 @@ import {
   storeCheckpoint,
 } from '../../projections/checkpoint.ts';
 import { inBatches } from '../../projections/projector.ts';
-import { LIVE_SCHEMA } from '../../projections/readModelSchema.ts';
+import { LIVE_SCHEMA, READ_MODEL_VERSION } from '../../projections/readModelSchema.ts';
 import { rebuildReadModel } from '../../projections/rebuild.ts';
 import { verifyReadModel } from '../../projections/verify.ts';
 import { START } from '../../src/eventstore/eventStore.ts';
@@ -70,9 +70,14 @@ t.test('projector on PostgreSQL', async (t) => {
 
   t.test('the checkpoint only moves from where it is', async (t) => {
     const { position } = await readCheckpoint(db.pool, LIVE_SCHEMA);
-    const error = await storeCheckpoint(db.pool, LIVE_SCHEMA, START, position, new Date()).catch(
-      (e: unknown) => e,
-    );
+    const error = await storeCheckpoint(
+      db.pool,
+      LIVE_SCHEMA,
+      START,
+      position,
+      new Date(),
+      READ_MODEL_VERSION,
+    ).catch((e: unknown) => e);
     t.type(error, CheckpointMovedError);
   });
 });
