@@ -12,10 +12,17 @@ import { readCheckpoint } from './checkpoint.ts';
 import { LIVE_SCHEMA } from './readModelSchema.ts';
 import {
   type DueRow,
+  depositRow,
+  dueRow,
   emptyRows,
   type Rows,
+  TRANSACTION_COLUMNS,
   toTransactionRow,
+  toWalletRow,
   transactionKey,
+  transactionRow,
+  transferInRow,
+  WALLET_COLUMNS,
   type WalletRow,
 } from './walletProjection.ts';
 
@@ -43,23 +50,11 @@ export function expectedRows(
       // What the wallet state does not keep: deposits, and the revision each row began at.
       switch (event.type) {
         case 'Deposited': {
-          const at = event.data.at;
-          rows.transactions.set(transactionKey(walletId, event.data.depositId), {
-            walletId,
-            transactionId: event.data.depositId,
-            kind: 'deposit',
-            amount: toMinorUnits(event.data.amount, currency),
-            counterparty: null,
-            status: 'SUCCESS',
-            errorMessage: '',
-            scheduledTime: null,
-            attempts: 0,
-            awaitingSettlement: false,
-            conflict: null,
-            createdAt: at,
-            updatedAt: at,
-            revision,
-          });
+          const { depositId, amount, at } = event.data;
+          rows.transactions.set(
+            transactionKey(walletId, depositId),
+            depositRow(walletId, depositId, toMinorUnits(amount, currency), at, revision),
+          );
           break;
         }
         case 'WithdrawalScheduled':
@@ -97,50 +92,38 @@ export function expectedRows(
     });
     for (const w of wallet.withdrawals.values()) {
       const key = transactionKey(walletId, w.id);
-      rows.transactions.set(key, {
-        walletId,
-        transactionId: w.id,
-        kind: 'withdrawal',
-        amount: w.amount,
-        counterparty: w.target,
-        status: w.status,
-        errorMessage: w.errorMessage,
-        scheduledTime: w.scheduledTime,
-        attempts: w.attempts,
-        awaitingSettlement: w.awaitingSettlement,
-        conflict: w.conflict?.reported ?? null,
-        createdAt: w.createdAt,
-        updatedAt: w.updatedAt,
-        revision: createdAt.get(key) ?? -1n,
-      });
+      rows.transactions.set(
+        key,
+        transactionRow({
+          walletId,
+          transactionId: w.id,
+          kind: 'withdrawal',
+          amount: w.amount,
+          counterparty: w.target,
+          status: w.status,
+          errorMessage: w.errorMessage,
+          scheduledTime: w.scheduledTime,
+          attempts: w.attempts,
+          awaitingSettlement: w.awaitingSettlement,
+          conflict: w.conflict?.reported ?? null,
+          createdAt: w.createdAt,
+          updatedAt: w.updatedAt,
+          revision: createdAt.get(key) ?? -1n,
+        }),
+      );
       const due: DueRow | undefined =
         w.status === 'PENDING'
-          ? { withdrawalId: w.id, walletId, step: 'start', dueAt: w.scheduledTime }
+          ? dueRow(w.id, walletId, 'start', w.scheduledTime)
           : w.status === 'PROCESSING'
-            ? { withdrawalId: w.id, walletId, step: 'pay', dueAt: w.nextAttemptAt ?? w.updatedAt }
+            ? dueRow(w.id, walletId, 'pay', w.nextAttemptAt ?? w.updatedAt)
             : w.status === 'SUCCESS' && w.target && !credited.has(w.id)
-              ? { withdrawalId: w.id, walletId, step: 'credit', dueAt: w.updatedAt }
+              ? dueRow(w.id, walletId, 'credit', w.updatedAt)
               : undefined;
       if (due) rows.due.set(w.id, due);
     }
     for (const t of wallet.incoming.values()) {
       const key = transactionKey(walletId, t.withdrawalId);
-      rows.transactions.set(key, {
-        walletId,
-        transactionId: t.withdrawalId,
-        kind: 'transfer_in',
-        amount: t.amount,
-        counterparty: t.fromWalletId,
-        status: 'SUCCESS',
-        errorMessage: '',
-        scheduledTime: t.scheduledTime,
-        attempts: 0,
-        awaitingSettlement: false,
-        conflict: null,
-        createdAt: t.at,
-        updatedAt: t.at,
-        revision: createdAt.get(key) ?? -1n,
-      });
+      rows.transactions.set(key, transferInRow(walletId, t, t.amount, createdAt.get(key) ?? -1n));
     }
   }
   return rows;
@@ -153,26 +136,10 @@ export async function readAllRows(pool: pg.Pool, schema: string) {
     // One snapshot for all four reads; the tables are read in the order writers lock them.
     await client.query('begin transaction isolation level repeatable read read only');
     const rows = emptyRows();
-    const wallets = await client.query(
-      `select wallet_id, currency, owner, balance::text, created_at, updated_at, revision::text
-       from ${schema}.wallets`,
-    );
-    for (const r of wallets.rows) {
-      rows.wallets.set(r.wallet_id, {
-        walletId: r.wallet_id,
-        currency: r.currency,
-        owner: r.owner,
-        balance: BigInt(r.balance),
-        createdAt: r.created_at.toISOString(),
-        updatedAt: r.updated_at.toISOString(),
-        revision: BigInt(r.revision),
-      });
-    }
+    const wallets = await client.query(`select ${WALLET_COLUMNS} from ${schema}.wallets`);
+    for (const r of wallets.rows) rows.wallets.set(r.wallet_id, toWalletRow(r));
     const transactions = await client.query(
-      `select wallet_id, transaction_id, kind, amount::text, counterparty, status, error_message,
-              scheduled_time, attempts, awaiting_settlement, conflict, created_at, updated_at,
-              revision::text
-       from ${schema}.transactions`,
+      `select ${TRANSACTION_COLUMNS} from ${schema}.transactions`,
     );
     for (const r of transactions.rows) {
       rows.transactions.set(transactionKey(r.wallet_id, r.transaction_id), toTransactionRow(r));
@@ -180,14 +147,11 @@ export async function readAllRows(pool: pg.Pool, schema: string) {
     const due = await client.query(
       `select withdrawal_id, wallet_id, step, due_at from ${schema}.due_withdrawals`,
     );
-    for (const r of due.rows) {
-      rows.due.set(r.withdrawal_id, {
-        withdrawalId: r.withdrawal_id,
-        walletId: r.wallet_id,
-        step: r.step,
-        dueAt: r.due_at.toISOString(),
-      });
-    }
+    for (const r of due.rows)
+      rows.due.set(
+        r.withdrawal_id,
+        dueRow(r.withdrawal_id, r.wallet_id, r.step, r.due_at.toISOString()),
+      );
     const checkpoint = await readCheckpoint(client, schema);
     await client.query('commit');
     return { checkpoint, rows };

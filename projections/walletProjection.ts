@@ -70,6 +70,90 @@ export const emptyRows = (): Rows => ({
 export const transactionKey = (walletId: string, transactionId: string) =>
   `${walletId}/${transactionId}`;
 
+/**
+ * A transaction row; what is left out is as a new row has it (no attempt, no error, nothing to
+ * settle, updated when created). The one place the row's fields are listed, in the order every
+ * row has them (`verify` compares rows as JSON).
+ */
+export function transactionRow(
+  r: Pick<
+    TransactionRow,
+    | 'walletId'
+    | 'transactionId'
+    | 'kind'
+    | 'amount'
+    | 'counterparty'
+    | 'status'
+    | 'scheduledTime'
+    | 'createdAt'
+    | 'revision'
+  > &
+    Partial<TransactionRow>,
+): TransactionRow {
+  return {
+    walletId: r.walletId,
+    transactionId: r.transactionId,
+    kind: r.kind,
+    amount: r.amount,
+    counterparty: r.counterparty,
+    status: r.status,
+    errorMessage: r.errorMessage ?? '',
+    scheduledTime: r.scheduledTime,
+    attempts: r.attempts ?? 0,
+    awaitingSettlement: r.awaitingSettlement ?? false,
+    conflict: r.conflict ?? null,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt ?? r.createdAt,
+    revision: r.revision,
+  };
+}
+
+/** A deposit's row: it succeeded when it was made. */
+export const depositRow = (
+  walletId: string,
+  depositId: string,
+  amount: bigint,
+  at: string,
+  revision: bigint,
+): TransactionRow =>
+  transactionRow({
+    walletId,
+    transactionId: depositId,
+    kind: 'deposit',
+    amount,
+    counterparty: null,
+    status: 'SUCCESS',
+    scheduledTime: null,
+    createdAt: at,
+    revision,
+  });
+
+/** The row of a transfer a wallet received: it succeeded when it was credited. */
+export const transferInRow = (
+  walletId: string,
+  transfer: { withdrawalId: string; fromWalletId: string; scheduledTime: string; at: string },
+  amount: bigint,
+  revision: bigint,
+): TransactionRow =>
+  transactionRow({
+    walletId,
+    transactionId: transfer.withdrawalId,
+    kind: 'transfer_in',
+    amount,
+    counterparty: transfer.fromWalletId,
+    status: 'SUCCESS',
+    scheduledTime: transfer.scheduledTime,
+    createdAt: transfer.at,
+    revision,
+  });
+
+export const dueRow = (
+  withdrawalId: string,
+  walletId: string,
+  step: DueStep,
+  dueAt: string,
+): DueRow => ({ withdrawalId, walletId, step, dueAt });
+
 /** Applies one event to `rows` (in place). */
 export function projectEvent(rows: Rows, { walletId, revision, event }: ProjectedEvent): void {
   const at = event.data.at;
@@ -98,59 +182,41 @@ export function projectEvent(rows: Rows, { walletId, revision, event }: Projecte
     if (!row) throw new Error(`Projection: ${event.type} for unknown withdrawal ${id}`);
     Object.assign(row, change, { updatedAt: at });
   };
+  const due = (withdrawalId: string, step: DueStep, dueAt: string) =>
+    rows.due.set(withdrawalId, dueRow(withdrawalId, walletId, step, dueAt));
+  const notDue = (withdrawalId: string) => rows.due.set(withdrawalId, null);
 
   switch (event.type) {
     case 'Deposited': {
       const amount = minor(event.data.amount);
       moveBalance(amount);
-      rows.transactions.set(transactionKey(walletId, event.data.depositId), {
-        walletId,
-        transactionId: event.data.depositId,
-        kind: 'deposit',
-        amount,
-        counterparty: null,
-        status: 'SUCCESS',
-        errorMessage: '',
-        scheduledTime: null,
-        attempts: 0,
-        awaitingSettlement: false,
-        conflict: null,
-        createdAt: at,
-        updatedAt: at,
-        revision,
-      });
+      const row = depositRow(walletId, event.data.depositId, amount, at, revision);
+      rows.transactions.set(transactionKey(walletId, event.data.depositId), row);
       return;
     }
     case 'WithdrawalScheduled': {
       const { withdrawalId, amount, target, scheduledTime } = event.data;
-      rows.transactions.set(transactionKey(walletId, withdrawalId), {
-        walletId,
-        transactionId: withdrawalId,
-        kind: 'withdrawal',
-        amount: minor(amount),
-        counterparty: target,
-        status: 'PENDING',
-        errorMessage: '',
-        scheduledTime,
-        attempts: 0,
-        awaitingSettlement: false,
-        conflict: null,
-        createdAt: at,
-        updatedAt: at,
-        revision,
-      });
-      rows.due.set(withdrawalId, { withdrawalId, walletId, step: 'start', dueAt: scheduledTime });
+      rows.transactions.set(
+        transactionKey(walletId, withdrawalId),
+        transactionRow({
+          walletId,
+          transactionId: withdrawalId,
+          kind: 'withdrawal',
+          amount: minor(amount),
+          counterparty: target,
+          status: 'PENDING',
+          scheduledTime,
+          createdAt: at,
+          revision,
+        }),
+      );
+      due(withdrawalId, 'start', scheduledTime);
       return;
     }
     case 'WithdrawalStarted':
       moveBalance(-minor(event.data.amount));
       updateWithdrawal(event.data.withdrawalId, { status: 'PROCESSING' });
-      rows.due.set(event.data.withdrawalId, {
-        withdrawalId: event.data.withdrawalId,
-        walletId,
-        step: 'pay',
-        dueAt: at,
-      });
+      due(event.data.withdrawalId, 'pay', at);
       return;
     case 'WithdrawalPayoutRequested':
       updateWithdrawal(event.data.withdrawalId, {});
@@ -161,12 +227,7 @@ export function projectEvent(rows: Rows, { walletId, revision, event }: Projecte
         awaitingSettlement: false,
         errorMessage: event.data.reason,
       });
-      rows.due.set(event.data.withdrawalId, {
-        withdrawalId: event.data.withdrawalId,
-        walletId,
-        step: 'pay',
-        dueAt: event.data.nextAttemptAt,
-      });
+      due(event.data.withdrawalId, 'pay', event.data.nextAttemptAt);
       return;
     case 'WithdrawalSucceeded': {
       const key = transactionKey(walletId, event.data.withdrawalId);
@@ -176,13 +237,8 @@ export function projectEvent(rows: Rows, { walletId, revision, event }: Projecte
         awaitingSettlement: false,
         errorMessage: '',
       });
-      const target = rows.transactions.get(key)?.counterparty;
-      rows.due.set(
-        event.data.withdrawalId,
-        target
-          ? { withdrawalId: event.data.withdrawalId, walletId, step: 'credit', dueAt: at }
-          : null,
-      );
+      if (rows.transactions.get(key)?.counterparty) due(event.data.withdrawalId, 'credit', at);
+      else notDue(event.data.withdrawalId);
       return;
     }
     case 'WithdrawalFailed':
@@ -192,19 +248,14 @@ export function projectEvent(rows: Rows, { walletId, revision, event }: Projecte
         awaitingSettlement: false,
         errorMessage: event.data.reason,
       });
-      rows.due.set(event.data.withdrawalId, null);
+      notDue(event.data.withdrawalId);
       return;
     case 'WithdrawalAwaitingSettlement':
       updateWithdrawal(event.data.withdrawalId, {
         awaitingSettlement: true,
         errorMessage: event.data.reason,
       });
-      rows.due.set(event.data.withdrawalId, {
-        withdrawalId: event.data.withdrawalId,
-        walletId,
-        step: 'pay',
-        dueAt: event.data.nextCheckAt,
-      });
+      due(event.data.withdrawalId, 'pay', event.data.nextCheckAt);
       return;
     case 'WithdrawalOutcomeConflict':
       updateWithdrawal(event.data.withdrawalId, {
@@ -214,29 +265,16 @@ export function projectEvent(rows: Rows, { walletId, revision, event }: Projecte
       return;
     case 'WithdrawalCancelled':
       updateWithdrawal(event.data.withdrawalId, { status: 'CANCELLED' });
-      rows.due.set(event.data.withdrawalId, null);
+      notDue(event.data.withdrawalId);
       return;
     case 'TransferReceived': {
-      const { withdrawalId, fromWalletId, amount, scheduledTime } = event.data;
-      const received = minor(amount);
+      const received = minor(event.data.amount);
       moveBalance(received);
-      rows.transactions.set(transactionKey(walletId, withdrawalId), {
-        walletId,
-        transactionId: withdrawalId,
-        kind: 'transfer_in',
-        amount: received,
-        counterparty: fromWalletId,
-        status: 'SUCCESS',
-        errorMessage: '',
-        scheduledTime,
-        attempts: 0,
-        awaitingSettlement: false,
-        conflict: null,
-        createdAt: at,
-        updatedAt: at,
-        revision,
-      });
-      rows.due.set(withdrawalId, null);
+      rows.transactions.set(
+        transactionKey(walletId, event.data.withdrawalId),
+        transferInRow(walletId, event.data, received, revision),
+      );
+      notDue(event.data.withdrawalId);
       return;
     }
     default:
@@ -267,49 +305,29 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
 const iso = (value: Date | string) =>
   (value instanceof Date ? value : new Date(value)).toISOString();
 
-/** Loads the existing rows `events` will change, from the read model in `schema`. */
-export async function loadRows(
-  db: Queryable,
-  schema: string,
-  events: readonly ProjectedEvent[],
-): Promise<Rows> {
-  const keys = touchedKeys(events);
-  const rows = emptyRows();
-  const wallets = await db.query(
-    `select wallet_id, currency, owner, balance::text, created_at, updated_at, revision::text
-     from ${schema}.wallets where wallet_id = any($1::uuid[])`,
-    [keys.wallets],
-  );
-  for (const r of wallets.rows) {
-    rows.wallets.set(r.wallet_id, {
-      walletId: r.wallet_id,
-      currency: r.currency,
-      owner: r.owner,
-      balance: BigInt(r.balance),
-      createdAt: iso(r.created_at),
-      updatedAt: iso(r.updated_at),
-      revision: BigInt(r.revision),
-    });
-  }
-  if (keys.transactions.length > 0) {
-    const transactions = await db.query(
-      `select t.wallet_id, t.transaction_id, kind, amount::text, counterparty, status, error_message,
-              scheduled_time, attempts, awaiting_settlement, conflict, created_at, updated_at,
-              revision::text
-       from ${schema}.transactions t
-       join unnest($1::uuid[], $2::uuid[]) as k(wallet_id, transaction_id)
-         on t.wallet_id = k.wallet_id and t.transaction_id = k.transaction_id`,
-      [keys.transactions.map(([w]) => w), keys.transactions.map(([, id]) => id)],
-    );
-    for (const r of transactions.rows)
-      rows.transactions.set(transactionKey(r.wallet_id, r.transaction_id), toTransactionRow(r));
-  }
-  // Due rows are only ever replaced or deleted whole, so they need no loading.
-  return rows;
+/** The columns `toWalletRow` reads. */
+export const WALLET_COLUMNS =
+  'wallet_id, currency, owner, balance::text, created_at, updated_at, revision::text';
+
+/** The columns `toTransactionRow` reads. */
+export const TRANSACTION_COLUMNS = `wallet_id, transaction_id, kind, amount::text, counterparty, status,
+  error_message, scheduled_time, attempts, awaiting_settlement, conflict, created_at, updated_at,
+  revision::text`;
+
+export function toWalletRow(r: Record<string, unknown>): WalletRow {
+  return {
+    walletId: r.wallet_id as string,
+    currency: r.currency as string,
+    owner: r.owner as string | null,
+    balance: BigInt(r.balance as string),
+    createdAt: iso(r.created_at as Date),
+    updatedAt: iso(r.updated_at as Date),
+    revision: BigInt(r.revision as string),
+  };
 }
 
 export function toTransactionRow(r: Record<string, unknown>): TransactionRow {
-  return {
+  return transactionRow({
     walletId: r.wallet_id as string,
     transactionId: r.transaction_id as string,
     kind: r.kind as TransactionKind,
@@ -324,7 +342,35 @@ export function toTransactionRow(r: Record<string, unknown>): TransactionRow {
     createdAt: iso(r.created_at as Date),
     updatedAt: iso(r.updated_at as Date),
     revision: BigInt(r.revision as string),
-  };
+  });
+}
+
+/** Loads the existing rows `events` will change, from the read model in `schema`. */
+export async function loadRows(
+  db: Queryable,
+  schema: string,
+  events: readonly ProjectedEvent[],
+): Promise<Rows> {
+  const keys = touchedKeys(events);
+  const rows = emptyRows();
+  const wallets = await db.query(
+    `select ${WALLET_COLUMNS} from ${schema}.wallets where wallet_id = any($1::uuid[])`,
+    [keys.wallets],
+  );
+  for (const r of wallets.rows) rows.wallets.set(r.wallet_id, toWalletRow(r));
+  if (keys.transactions.length > 0) {
+    const transactions = await db.query(
+      `select ${TRANSACTION_COLUMNS}
+       from ${schema}.transactions
+       join unnest($1::uuid[], $2::uuid[]) as k(wallet_id, transaction_id)
+         using (wallet_id, transaction_id)`,
+      [keys.transactions.map(([w]) => w), keys.transactions.map(([, id]) => id)],
+    );
+    for (const r of transactions.rows)
+      rows.transactions.set(transactionKey(r.wallet_id, r.transaction_id), toTransactionRow(r));
+  }
+  // Due rows are only ever replaced or deleted whole, so they need no loading.
+  return rows;
 }
 
 /** Writes `rows` into the read model in `schema`: upserts for rows, deletes for `null` due rows. */

@@ -3,19 +3,7 @@
 // stack trace. The body parsers are in bodyParsers.ts.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConcurrencyError } from '../commands/walletCommandHandler.ts';
-import {
-  DomainError,
-  IdempotencyKeyReused,
-  InvalidAmount,
-  InvalidCurrency,
-  InvalidScheduledTime,
-  InvalidTarget,
-  WalletAlreadyExists,
-  WalletNotFound,
-  WithdrawalNotCancellable,
-  WithdrawalNotFound,
-  WithdrawalNotSettleable,
-} from '../domain/errors.ts';
+import * as domain from '../domain/errors.ts';
 import { type AmountProblem, formatAmount } from '../domain/money.ts';
 import { DatabaseUnavailableError } from '../infra/postgres.ts';
 import { RequestError } from './requestError.ts';
@@ -104,7 +92,7 @@ function amountMessages(problem: AmountProblem, currency: string): string[] {
 }
 
 /** When a withdrawal is due, as the request said it: `delay` or `scheduled_time`. */
-function scheduleMessage(error: InvalidScheduledTime, body: unknown): [string, string] {
+function scheduleMessage(error: domain.InvalidScheduledTime, body: unknown): [string, string] {
   const byDelay = typeof body === 'object' && body !== null && 'delay' in body;
   if (byDelay) {
     return error.problem === 'not_in_future'
@@ -119,7 +107,7 @@ function scheduleMessage(error: InvalidScheduledTime, body: unknown): [string, s
   return ['scheduled_time', messages[error.problem]];
 }
 
-function targetMessage(error: InvalidTarget, body: unknown): string {
+function targetMessage(error: domain.InvalidTarget, body: unknown): string {
   const given = (body as { target?: unknown } | undefined)?.target;
   switch (error.problem.kind) {
     case 'not_found':
@@ -133,7 +121,7 @@ function targetMessage(error: InvalidTarget, body: unknown): string {
 
 /** Status and body for what the domain refused: the one place its errors meet HTTP. */
 export function domainErrorReply(
-  error: DomainError,
+  error: domain.DomainError,
   body: unknown,
 ): { status: number; body: Record<string, unknown> } {
   const fields = (field: string, ...messages: string[]) => ({
@@ -141,24 +129,24 @@ export function domainErrorReply(
     body: { [field]: messages },
   });
   const detail = (status: number, text: string) => ({ status, body: { detail: text } });
-  if (error instanceof WalletNotFound) return detail(404, 'Not found.');
-  if (error instanceof WithdrawalNotFound) return detail(404, error.message);
-  if (error instanceof InvalidAmount) {
+  if (error instanceof domain.WalletNotFound) return detail(404, 'Not found.');
+  if (error instanceof domain.WithdrawalNotFound) return detail(404, error.message);
+  if (error instanceof domain.InvalidAmount) {
     return fields('amount', ...error.problems.flatMap((p) => amountMessages(p, error.currency)));
   }
-  if (error instanceof InvalidCurrency) {
+  if (error instanceof domain.InvalidCurrency) {
     return fields('currency', `"${error.currency}" is not a valid ISO 4217 currency code.`);
   }
-  if (error instanceof InvalidScheduledTime) {
+  if (error instanceof domain.InvalidScheduledTime) {
     const [field, message] = scheduleMessage(error, body);
     return fields(field, message);
   }
-  if (error instanceof InvalidTarget) return fields('target', targetMessage(error, body));
+  if (error instanceof domain.InvalidTarget) return fields('target', targetMessage(error, body));
   if (
-    error instanceof WalletAlreadyExists ||
-    error instanceof IdempotencyKeyReused ||
-    error instanceof WithdrawalNotCancellable ||
-    error instanceof WithdrawalNotSettleable
+    error instanceof domain.WalletAlreadyExists ||
+    error instanceof domain.IdempotencyKeyReused ||
+    error instanceof domain.WithdrawalNotCancellable ||
+    error instanceof domain.WithdrawalNotSettleable
   ) {
     return detail(409, error.message);
   }
@@ -181,7 +169,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       if (error instanceof RequestError) {
         return reply.code(error.status).headers(error.headers).send(error.body);
       }
-      if (error instanceof DomainError) {
+      if (error instanceof domain.DomainError) {
         const answer = domainErrorReply(error, request.body);
         return reply.code(answer.status).send(answer.body);
       }

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { newApiKey } from '../../src/access/apiKeys.ts';
 import { startApi } from '../../src/cli/runtime.ts';
+import { pollUntil } from '../support/poll.ts';
 import {
   type Http,
   type HttpResponse,
@@ -53,20 +54,6 @@ async function refusedCounts(http: Http): Promise<Record<string, number>> {
 async function deposits(http: Http, walletId: string): Promise<number> {
   const { body } = await http('GET', `/api/wallets/${walletId}/history/`);
   return body.events.filter((e: { type: string }) => e.type === 'Deposited').length;
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(100);
-  }
 }
 
 type Need = { scope: 'wallets:read' | 'wallets:write' | 'withdrawals:write' } | 'operator';
@@ -237,7 +224,7 @@ t.test('authorization matrix: every route x every kind of caller', async (t) => 
   }
 
   // Every refusal is in the access log (batched: it arrives within a second or so) and counted.
-  const logged = await until('the access log holds every refusal', async () => {
+  const logged = await pollUntil('the access log holds every refusal', async () => {
     const page = await operator('GET', '/api/audit/access?limit=1000');
     return page.body.results.length >= refused ? page.body.results : undefined;
   });
@@ -352,7 +339,7 @@ t.test('key routes: what they check, show and hide', async (t) => {
   const asAlice = httpClient(stack.baseUrl, bearer(made.body.key));
   t.equal((await asAlice('GET', '/api/wallets/00000000-0000-4000-8000-000000000000/')).status, 404);
 
-  const listed = await until('last use written', async () => {
+  const listed = await pollUntil('last use written', async () => {
     const list = await http('GET', '/api/keys');
     const alice = list.body.results.find((k: { id: string }) => k.id === made.body.id);
     return alice?.last_used ? list : undefined;
@@ -383,7 +370,7 @@ t.test('access log route: filters, pages, bad input', async (t) => {
   const readOnly = await makeKey(stack, { owner: 'alice', scopes: ['wallets:read'] });
   for (let i = 0; i < 5; i++) await plain('GET', `/api/wallets/?n=${i}`);
   for (let i = 0; i < 3; i++) await plain('POST', '/api/wallets/', {}, bearer(readOnly.key));
-  const all = await until('refusals logged', async () => {
+  const all = await pollUntil('refusals logged', async () => {
     const page = await stack.http('GET', '/api/audit/access');
     return page.body.results.length === 8 ? page.body : undefined;
   });

@@ -2,6 +2,7 @@
 // PostgreSQL; a key they make or revoke is seen by a running API.
 import t from 'tap';
 import { runCli } from '../support/cli.ts';
+import { pollUntil } from '../support/poll.ts';
 import { httpClient, startStack } from '../support/stack.ts';
 
 t.test('keys create, list, revoke; audit access', async (t) => {
@@ -85,22 +86,20 @@ t.test('keys create, list, revoke; audit access', async (t) => {
   t.match(revoke.out[0], `key ${key.id} revoked at`);
   t.equal((await cli('keys', 'revoke', '00000000-0000-4000-8000-000000000000')).code, 1);
   // The running API learns of it by itself (its key lookups are trusted for half a second).
-  const deadline = Date.now() + 5000;
-  let status = 0;
-  while (Date.now() < deadline && status !== 401) {
-    status = (await asAlice('GET', '/api/wallets/')).status;
-    if (status !== 401) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const status = await pollUntil(
+    'the API to refuse the revoked key',
+    async () => (await asAlice('GET', '/api/wallets/')).status,
+    { until: (s) => s === 401, timeoutMs: 5000, intervalMs: 50 },
+  );
   t.equal(status, 401, 'the API refuses the key the CLI revoked');
 
   // The access log: the 403 and the 401 above, and what the filters keep.
   const plain = httpClient(stack.baseUrl);
   await plain('GET', '/api/keys');
-  let audit = await cli('audit', 'access');
-  for (let i = 0; i < 20 && audit.out.at(-1) !== '3 refused requests'; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    audit = await cli('audit', 'access');
-  }
+  const audit = await pollUntil('the access log to hold them', () => cli('audit', 'access'), {
+    until: (a) => a.out.at(-1) === '3 refused requests',
+    intervalMs: 200,
+  });
   t.equal(audit.out.at(-1), '3 refused requests');
   t.match(
     audit.out.join('\n'),

@@ -5,24 +5,18 @@
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { findFreePort } from '../../src/infra/ports.ts';
 import { startService, stopService } from '../support/cli.ts';
+import { pollUntil } from '../support/poll.ts';
 import { type HttpResponse, httpClient } from '../support/stack.ts';
 
-/** The first answer of `request` that `done` accepts, polling (a bounded number of tries). */
-async function eventually(
+/** The first answer of `request` that `done` accepts (polling, up to a bound). */
+const eventually = (
+  what: string,
   request: () => Promise<HttpResponse>,
   done: (response: HttpResponse) => boolean,
-): Promise<HttpResponse> {
-  let last = await request();
-  for (let i = 0; i < 150 && !done(last); i++) {
-    await sleep(100);
-    last = await request();
-  }
-  return last;
-}
+) => pollUntil(what, request, { until: done, timeoutMs: 15_000 });
 
 // Several service processes one after another (tsx compiles each): more than the default timeout
 // on a busy 2-core machine. A bound, not a measurement.
@@ -78,6 +72,7 @@ t.test('a serve and a project role beside npm start ride out its restart', async
   t.equal(deposit.status, 503, 'a command too');
   t.equal((await api('POST', '/api/wallets/', {})).status, 503);
   const health = await eventually(
+    'the api to say it cannot serve',
     () => api('GET', '/health'),
     (r) => r.status !== 200,
   );
@@ -86,6 +81,7 @@ t.test('a serve and a project role beside npm start ride out its restart', async
   t.match(health.body.error, /database is unavailable/);
   t.equal((await api('GET', '/ready')).status, 503);
   const opsHealth = await eventually(
+    'the projector to say it cannot serve',
     () => ops('GET', '/health'),
     (r) => r.status !== 200,
   );
@@ -95,6 +91,7 @@ t.test('a serve and a project role beside npm start ride out its restart', async
   main = await startAll();
   t.match(main.output(), `on port ${port}`, 'npm start takes the same port again');
   const back = await eventually(
+    'the serve role to read again',
     () => api('GET', `/api/wallets/${id}/`),
     (r) => r.status === 200,
   );
@@ -106,6 +103,7 @@ t.test('a serve and a project role beside npm start ride out its restart', async
   t.equal(
     (
       await eventually(
+        'the api to be healthy again',
         () => api('GET', '/health'),
         (r) => r.status === 200,
       )
@@ -114,6 +112,7 @@ t.test('a serve and a project role beside npm start ride out its restart', async
   );
   t.equal((await api('GET', '/ready')).status, 200);
   const listed = await eventually(
+    'both deposits listed',
     () => api('GET', `/api/wallets/${id}/transactions/`),
     (r) => r.body?.results?.length === 2,
   );
@@ -121,6 +120,7 @@ t.test('a serve and a project role beside npm start ride out its restart', async
   t.equal(
     (
       await eventually(
+        'the projector to be healthy again',
         () => ops('GET', '/health'),
         (r) => r.status === 200,
       )

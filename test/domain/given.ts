@@ -82,6 +82,27 @@ export const cancelled: WalletEvent = {
   data: { withdrawalId: WD, at: '2026-01-01T10:30:00.000Z' },
 };
 
+/**
+ * Withdrawal event types written short, for the failure-mode tables here and end to end:
+ * `withdrawalEvents('PayoutRequested Succeeded')` is `['WithdrawalPayoutRequested', ...]`.
+ */
+export const withdrawalEvents = (short: string): string[] =>
+  short
+    .trim()
+    .split(/\s+/)
+    .map((name) => `Withdrawal${name}`);
+
+/** Three requests, each failed (a definite failure on record). */
+export const THREE_FAILED_ATTEMPTS =
+  'PayoutRequested AttemptFailed PayoutRequested AttemptFailed PayoutRequested AttemptFailed';
+
+/**
+ * Three requests, each timed out: the unknown outcome on record, then the status lookup's "not
+ * paid" (on the last attempt the lookup's verdict is the ending itself).
+ */
+export const THREE_TIMEOUTS_NOT_PAID =
+  'PayoutRequested AttemptFailed AttemptFailed PayoutRequested AttemptFailed AttemptFailed PayoutRequested AttemptFailed';
+
 type ErrorClass = abstract new (...args: never[]) => Error;
 
 export function given(...history: WalletEvent[]) {

@@ -2,17 +2,7 @@
 // received, and `evolve` (pure: it never changes the state it is given). A withdrawal's life after
 // it was scheduled is the payout policy's: withdrawal.unit.test.ts.
 import t from 'tap';
-import {
-  IdempotencyKeyReused,
-  InvalidAmount,
-  InvalidCurrency,
-  InvalidScheduledTime,
-  InvalidTarget,
-  WalletAlreadyExists,
-  WalletNotFound,
-  WithdrawalNotCancellable,
-  WithdrawalNotFound,
-} from '../../src/domain/errors.ts';
+import * as errors from '../../src/domain/errors.ts';
 import { WALLET_EVENT_TYPES, type WalletEvent } from '../../src/domain/events.ts';
 import {
   decide,
@@ -96,10 +86,10 @@ t.test('CreateWallet', async (t) => {
   t.test('an unknown currency is invalid', async (t) =>
     given()
       .when(create({ currency: 'XYZ' }))
-      .thenRefuses(t, InvalidCurrency, { currency: 'XYZ' }),
+      .thenRefuses(t, errors.InvalidCurrency, { currency: 'XYZ' }),
   );
   t.test('an existing wallet: conflict', async (t) =>
-    given(created).when(create()).thenRefuses(t, WalletAlreadyExists),
+    given(created).when(create()).thenRefuses(t, errors.WalletAlreadyExists),
   );
   t.test('the same key and request again: nothing new', async (t) => {
     const first = decide(create({ idempotency: { key: 'k', requestHash: 'h' } }), null, NOW);
@@ -111,13 +101,13 @@ t.test('CreateWallet', async (t) => {
     const first = decide(create({ idempotency: { key: 'k', requestHash: 'h' } }), null, NOW);
     given(...first)
       .when(create({ idempotency: { key: 'k', requestHash: 'other' } }))
-      .thenRefuses(t, IdempotencyKeyReused, { key: 'k' });
+      .thenRefuses(t, errors.IdempotencyKeyReused, { key: 'k' });
   });
 });
 
 t.test('Deposit', async (t) => {
   t.test('into an unknown wallet: not found', async (t) =>
-    given().when(deposit('1.00')).thenRefuses(t, WalletNotFound),
+    given().when(deposit('1.00')).thenRefuses(t, errors.WalletNotFound),
   );
   t.test('a valid amount: Deposited, normalised to the currency', async (t) =>
     given(created)
@@ -127,7 +117,7 @@ t.test('Deposit', async (t) => {
   t.test('a negative amount: not positive, with the value and the minimum', async (t) =>
     given(created)
       .when(deposit('-50.00'))
-      .thenRefuses(t, InvalidAmount, {
+      .thenRefuses(t, errors.InvalidAmount, {
         currency: 'USD',
         problems: [{ kind: 'not_positive', value: -5000n, minimum: 1n }],
       }),
@@ -135,12 +125,14 @@ t.test('Deposit', async (t) => {
   t.test('too many decimals for the currency', async (t) =>
     given(created)
       .when(deposit('1.005'))
-      .thenRefuses(t, InvalidAmount, { problems: [{ kind: 'too_many_places', maxPlaces: 2 }] }),
+      .thenRefuses(t, errors.InvalidAmount, {
+        problems: [{ kind: 'too_many_places', maxPlaces: 2 }],
+      }),
   );
   t.test('not a number', async (t) =>
     given(created)
       .when(deposit('ten'))
-      .thenRefuses(t, InvalidAmount, { problems: [{ kind: 'not_a_number' }] }),
+      .thenRefuses(t, errors.InvalidAmount, { problems: [{ kind: 'not_a_number' }] }),
   );
   t.test(
     'a keyed deposit replayed: nothing new, and the first revision is remembered',
@@ -155,7 +147,7 @@ t.test('Deposit', async (t) => {
         .thenEmits(t, []);
       given(created, ...first)
         .when(deposit('6.00', { key: 'dep-1', requestHash: 'h2' }))
-        .thenRefuses(t, IdempotencyKeyReused);
+        .thenRefuses(t, errors.IdempotencyKeyReused);
     },
   );
 });
@@ -198,45 +190,47 @@ t.test('ScheduleWithdrawal', async (t) => {
   t.test('out of the representable range: invalid, not a crash', async (t) =>
     given(created)
       .when(schedule({ scheduledTime: new Date(Number.NaN) }))
-      .thenRefuses(t, InvalidScheduledTime, { problem: 'not_a_time' }),
+      .thenRefuses(t, errors.InvalidScheduledTime, { problem: 'not_a_time' }),
   );
   t.test('in the past or now: invalid scheduled_time', async (t) => {
     given(created)
       .when(schedule({ scheduledTime: NOW }))
-      .thenRefuses(t, InvalidScheduledTime, { problem: 'not_in_future' });
+      .thenRefuses(t, errors.InvalidScheduledTime, { problem: 'not_in_future' });
   });
   t.test(
     'more than 10 years ahead: invalid scheduled time (the one place of that limit)',
     async (t) =>
       given(created)
         .when(schedule({ scheduledTime: new Date(NOW.getTime() + 11 * 365 * 24 * 3600 * 1000) }))
-        .thenRefuses(t, InvalidScheduledTime, { problem: 'too_far_ahead' }),
+        .thenRefuses(t, errors.InvalidScheduledTime, { problem: 'too_far_ahead' }),
   );
   t.test('to itself: invalid target', async (t) =>
     given(created)
       .when(schedule({ target: { walletId: W, found: null } }))
-      .thenRefuses(t, InvalidTarget, { targetId: W, problem: { kind: 'same_wallet' } }),
+      .thenRefuses(t, errors.InvalidTarget, { targetId: W, problem: { kind: 'same_wallet' } }),
   );
   t.test('to a wallet that does not exist: invalid target', async (t) =>
     given(created)
       .when(schedule({ target: { walletId: TARGET, found: null } }))
-      .thenRefuses(t, InvalidTarget, { problem: { kind: 'not_found' } }),
+      .thenRefuses(t, errors.InvalidTarget, { problem: { kind: 'not_found' } }),
   );
   t.test('to another currency: invalid target', async (t) =>
     given(created)
       .when(
         schedule({ target: { walletId: TARGET, found: { walletId: TARGET, currency: 'EUR' } } }),
       )
-      .thenRefuses(t, InvalidTarget, {
+      .thenRefuses(t, errors.InvalidTarget, {
         problem: { kind: 'other_currency', targetCurrency: 'EUR', currency: 'USD' },
       }),
   );
   t.test('a bad amount', async (t) =>
     given(created)
       .when(schedule({ amount: '0' }))
-      .thenRefuses(t, InvalidAmount),
+      .thenRefuses(t, errors.InvalidAmount),
   );
-  t.test('unknown wallet', async (t) => given().when(schedule()).thenRefuses(t, WalletNotFound));
+  t.test('unknown wallet', async (t) =>
+    given().when(schedule()).thenRefuses(t, errors.WalletNotFound),
+  );
 });
 
 t.test('CancelWithdrawal', async (t) => {
@@ -252,15 +246,15 @@ t.test('CancelWithdrawal', async (t) => {
   t.test('started: conflict', async (t) =>
     given(created, deposited('50.00'), scheduled(), started())
       .when(cancel)
-      .thenRefuses(t, WithdrawalNotCancellable),
+      .thenRefuses(t, errors.WithdrawalNotCancellable),
   );
   t.test('ended: conflict', async (t) =>
     given(created, deposited('50.00'), scheduled(), started(), succeeded)
       .when(cancel)
-      .thenRefuses(t, WithdrawalNotCancellable),
+      .thenRefuses(t, errors.WithdrawalNotCancellable),
   );
   t.test('unknown withdrawal: not found', async (t) =>
-    given(created).when(cancel).thenRefuses(t, WithdrawalNotFound),
+    given(created).when(cancel).thenRefuses(t, errors.WithdrawalNotFound),
   );
 });
 
@@ -289,7 +283,7 @@ t.test('ReceiveTransfer', async (t) => {
     given(created, transferred).when(receive).thenEmits(t, []),
   );
   t.test('unknown wallet: not found', async (t) =>
-    given().when(receive).thenRefuses(t, WalletNotFound),
+    given().when(receive).thenRefuses(t, errors.WalletNotFound),
   );
 });
 

@@ -28,7 +28,10 @@ import {
   started,
   succeeded,
   TARGET,
+  THREE_FAILED_ATTEMPTS,
+  THREE_TIMEOUTS_NOT_PAID,
   WD,
+  withdrawalEvents,
 } from './given.ts';
 
 const policy: PayoutPolicy = { maxAttempts: 3, retryBaseMs: 1000, recheckMs: 60_000 };
@@ -550,7 +553,7 @@ t.test('failure modes of the third party, end to end through the policy', async 
       'paid at once',
       { answers: [{ kind: 'paid' }], lookups: [] },
       {
-        events: ['WithdrawalPayoutRequested', 'WithdrawalSucceeded'],
+        events: withdrawalEvents('PayoutRequested Succeeded'),
         status: 'SUCCESS',
         balance: 5000n,
         requests: 1,
@@ -560,12 +563,7 @@ t.test('failure modes of the third party, end to end through the policy', async 
       'failed once, then paid',
       { answers: [failedAnswer, { kind: 'paid' }], lookups: [] },
       {
-        events: [
-          'WithdrawalPayoutRequested',
-          'WithdrawalAttemptFailed',
-          'WithdrawalPayoutRequested',
-          'WithdrawalSucceeded',
-        ],
+        events: withdrawalEvents('PayoutRequested AttemptFailed PayoutRequested Succeeded'),
         status: 'SUCCESS',
         balance: 5000n,
         requests: 2,
@@ -575,15 +573,7 @@ t.test('failure modes of the third party, end to end through the policy', async 
       'failed every time: retried, a last lookup, refunded',
       { answers: [failedAnswer, failedAnswer, failedAnswer], lookups: ['not_found'] },
       {
-        events: [
-          'WithdrawalPayoutRequested',
-          'WithdrawalAttemptFailed',
-          'WithdrawalPayoutRequested',
-          'WithdrawalAttemptFailed',
-          'WithdrawalPayoutRequested',
-          'WithdrawalAttemptFailed',
-          'WithdrawalFailed',
-        ],
+        events: withdrawalEvents(`${THREE_FAILED_ATTEMPTS} Failed`),
         status: 'FAILED',
         balance: 10000n,
         requests: 3,
@@ -593,15 +583,7 @@ t.test('failure modes of the third party, end to end through the policy', async 
       'an error after paying on the last attempt: the last lookup finds it paid',
       { answers: [failedAnswer, failedAnswer, failedAnswer], lookups: ['paid'] },
       {
-        events: [
-          'WithdrawalPayoutRequested',
-          'WithdrawalAttemptFailed',
-          'WithdrawalPayoutRequested',
-          'WithdrawalAttemptFailed',
-          'WithdrawalPayoutRequested',
-          'WithdrawalAttemptFailed',
-          'WithdrawalSucceeded',
-        ],
+        events: withdrawalEvents(`${THREE_FAILED_ATTEMPTS} Succeeded`),
         status: 'SUCCESS',
         balance: 5000n,
         requests: 3,
@@ -611,7 +593,7 @@ t.test('failure modes of the third party, end to end through the policy', async 
       'refused: failed at once, no retry',
       { answers: [{ kind: 'refused', reason: 'HTTP 422' }], lookups: [] },
       {
-        events: ['WithdrawalPayoutRequested', 'WithdrawalFailed'],
+        events: withdrawalEvents('PayoutRequested Failed'),
         status: 'FAILED',
         balance: 10000n,
         requests: 1,
@@ -621,7 +603,7 @@ t.test('failure modes of the third party, end to end through the policy', async 
       'timeout after paying: the lookup finds it paid, no second request',
       { answers: [unknownAnswer], lookups: ['paid'] },
       {
-        events: ['WithdrawalPayoutRequested', 'WithdrawalAttemptFailed', 'WithdrawalSucceeded'],
+        events: withdrawalEvents('PayoutRequested AttemptFailed Succeeded'),
         status: 'SUCCESS',
         balance: 5000n,
         requests: 1,
@@ -634,17 +616,9 @@ t.test('failure modes of the third party, end to end through the policy', async 
         lookups: ['not_found', 'not_found', 'not_found'],
       },
       {
-        events: [
-          'WithdrawalPayoutRequested',
-          'WithdrawalAttemptFailed',
-          'WithdrawalAttemptFailed',
-          'WithdrawalPayoutRequested',
-          'WithdrawalAttemptFailed',
-          'WithdrawalAttemptFailed',
-          'WithdrawalPayoutRequested',
-          'WithdrawalAttemptFailed',
-          'WithdrawalFailed',
-        ],
+        // Each timeout is on record (unknown), then the lookup's "not paid" (a definite failure);
+        // the last one's lookup comes before the refund.
+        events: withdrawalEvents(`${THREE_TIMEOUTS_NOT_PAID} Failed`),
         status: 'FAILED',
         balance: 10000n,
         requests: 3,
@@ -654,11 +628,7 @@ t.test('failure modes of the third party, end to end through the policy', async 
       'a timeout and no lookup (the original stub): never resent, never refunded',
       { answers: [unknownAnswer], lookups: ['unsupported', 'unsupported', 'unsupported'] },
       {
-        events: [
-          'WithdrawalPayoutRequested',
-          'WithdrawalAttemptFailed',
-          'WithdrawalAwaitingSettlement',
-        ],
+        events: withdrawalEvents('PayoutRequested AttemptFailed AwaitingSettlement'),
         status: 'PROCESSING',
         balance: 5000n,
         requests: 1,

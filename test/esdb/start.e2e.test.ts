@@ -5,18 +5,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { spawnTransactionService } from '../../src/cli/runtime.ts';
-import { loadConfig } from '../../src/infra/config.ts';
-import { createLogger } from '../../src/infra/logger.ts';
 import { findFreePort } from '../../src/infra/ports.ts';
 import { startEsdbStandIn } from '../fixtures/esdbStandIn/index.ts';
 import { startService, stopService } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
+import { pollUntil } from '../support/poll.ts';
+import { ENDED, startThirdParty } from '../support/scheduler.ts';
 import { httpClient } from '../support/stack.ts';
-
-const ENDED = ['SUCCESS', 'FAILED', 'CANCELLED'];
 
 t.test(
   'npm start on EVENTSTORE_URL (EventStoreDB stand-in): a withdrawal end to end',
@@ -24,12 +20,7 @@ t.test(
     const standIn = await startEsdbStandIn();
     t.teardown(() => standIn.stop());
     const db = await createTestDatabase(t, 2);
-    const bank = await spawnTransactionService(
-      loadConfig({ TRANSACTION_SERVICE_PORT: '0' }),
-      createLogger('test', 'warn'),
-      { TRANSACTION_SERVICE_LATENCY_MS: '100', TRANSACTION_SERVICE_FAILURE_RATE: '0' },
-    );
-    t.teardown(() => bank.stop());
+    const bank = await startThirdParty(t, 100);
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wallet-esdb-start-'));
     t.teardown(() => rm(dataDir, { recursive: true, force: true }));
     const port = await findFreePort();
@@ -37,7 +28,7 @@ t.test(
     const service = await startService({
       EVENTSTORE_URL: standIn.connectionString,
       DATABASE_URL: db.url,
-      TRANSACTION_SERVICE_URL: bank.url as string,
+      TRANSACTION_SERVICE_URL: bank.url,
       DATA_DIR: dataDir, // unused with DATABASE_URL; keeps ./.data out of it
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -62,12 +53,11 @@ t.test(
 
     // The projector, the scheduler and the payout all run in the service: poll the API until the
     // withdrawal has ended.
-    const deadline = Date.now() + 20_000;
-    let wallet = (await http('GET', `/api/wallets/${id}/`)).body;
-    while (!ENDED.includes(wallet.outgoing_transactions[0]?.status) && Date.now() < deadline) {
-      await sleep(100);
-      wallet = (await http('GET', `/api/wallets/${id}/`)).body;
-    }
+    const wallet = await pollUntil(
+      'the withdrawal to end',
+      async () => (await http('GET', `/api/wallets/${id}/`)).body,
+      { until: (w) => ENDED.includes(w.outgoing_transactions[0]?.status), timeoutMs: 20_000 },
+    );
     t.match(wallet.outgoing_transactions, [
       { uuid: withdrawalId, amount: '40.00', status: 'SUCCESS', error_message: '' },
     ]);
@@ -96,9 +86,8 @@ t.test(
     const { rows } = await db.pool.query(`select to_regclass('public.events')::text as events`);
     t.equal(rows[0].events, null, 'and not in a PostgreSQL event store');
 
-    const transfers = await httpClient(bank.url as string)('GET', '/transfers');
     t.equal(
-      transfers.body.transfers.filter((p: { key: string | null }) => p.key === withdrawalId).length,
+      await bank.paid(withdrawalId),
       1,
       'the third party paid once, keyed by the withdrawal id',
     );

@@ -12,6 +12,7 @@ import {
   WrongExpectedVersionError,
 } from '../../src/eventstore/eventStore.ts';
 import { type EsdbStandIn, startEsdbStandIn } from '../fixtures/esdbStandIn/index.ts';
+import { pollUntil } from '../support/poll.ts';
 import { eventStoreContract } from './eventStoreContract.ts';
 
 const serverUrl = process.env.EVENTSTORE_URL;
@@ -258,13 +259,12 @@ t.test(`EventStoreDB adapter specifics (${target})`, async (t) => {
       };
       const everything = subscribe();
       const prefixed = subscribe({ streamPrefix: `wallet-${run}-` });
-      const delivered = async (count: number) => {
-        const deadline = Date.now() + 10_000;
-        while (everything.seen.length < count || prefixed.seen.length < count) {
-          if (Date.now() > deadline) throw new Error(`not delivered: ${count} events`);
-          await new Promise((resolve) => setTimeout(resolve, 5));
-        }
-      };
+      const delivered = (count: number) =>
+        pollUntil(
+          `${count} events delivered`,
+          async () => everything.seen.length >= count && prefixed.seen.length >= count,
+          { until: (done) => done, timeoutMs: 10_000, intervalMs: 5 },
+        );
 
       let drops = 0;
       for (let n = 0; n < total; n++) {

@@ -6,7 +6,6 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { PROJECTION_CHANNEL } from '../../projections/projector.ts';
 import { createProjectionWaiter } from '../../projections/queries.ts';
@@ -16,15 +15,7 @@ import {
   createPool,
   DatabaseUnavailableError,
 } from '../../src/infra/postgres.ts';
-
-/** Polls `check` until it holds (a bounded number of tries, no timing asserted). */
-async function eventually(check: () => Promise<boolean>, tries = 100): Promise<boolean> {
-  for (let i = 0; i < tries; i++) {
-    if (await check().catch(() => false)) return true;
-    await sleep(100);
-  }
-  return false;
-}
+import { pollUntil } from '../support/poll.ts';
 
 t.test(
   'restarted on its recorded port; pools and LISTEN reconnect; moved if the port is taken',
@@ -70,16 +61,15 @@ t.test(
     // The LISTEN connection comes back with the next wait (it is what wakes readers at once).
     await waiter.waitFor(async () => true, 0);
     await waiter.waitFor(async () => false, 200);
-    t.ok(
-      await eventually(async () => {
-        const { rows } = await pool.query(
-          `select 1 from pg_stat_activity where query = $1 and pid <> pg_backend_pid()`,
-          [`listen ${PROJECTION_CHANNEL}`],
-        );
-        return rows.length === 1;
-      }),
-      'the waiter listens again',
-    );
+    const listening = await pollUntil('the waiter to listen again', async () => {
+      const { rows } = await pool
+        .query(`select 1 from pg_stat_activity where query = $1 and pid <> pg_backend_pid()`, [
+          `listen ${PROJECTION_CHANNEL}`,
+        ])
+        .catch(() => ({ rows: [] }));
+      return rows.length === 1 || undefined;
+    });
+    t.ok(listening, 'the waiter listens again');
 
     // Another program took the port while the cluster was down: it moves, records it, and says so.
     await cluster.stop();

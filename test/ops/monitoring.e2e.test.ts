@@ -2,17 +2,12 @@
 // the roles' /metrics expose. Each role runs as a real process (api, projector, scheduler,
 // transaction-service) and is exercised; a metric found on any of them counts, since each role
 // exposes its own (the projector's lag, the scheduler's lateness, ...).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { parse } from 'yaml';
-import { findFreePort } from '../../src/infra/ports.ts';
-import { createTestDatabase } from '../support/database.ts';
-import { httpClient } from '../support/stack.ts';
+import { pollUntil } from '../support/poll.ts';
+import { startStack } from '../support/stack.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const MONITORING = new URL('../../monitoring/', import.meta.url);
 
 /** Series Prometheus makes itself rather than scrapes. */
@@ -87,29 +82,6 @@ async function queriedMetrics(): Promise<Map<string, string>> {
   return where;
 }
 
-/** A role as its own process (`npm run cli -- <role>`), stopped with the test. */
-async function startRole(
-  t: Test,
-  role: string,
-  env: Record<string, string>,
-  readyUrl: string,
-): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, role], {
-    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-    stdio: 'ignore',
-  });
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`${role} exited with ${child.exitCode}`);
-    const response = await fetch(readyUrl).catch(() => undefined);
-    if (response?.ok) return child;
-    await sleep(100);
-  }
-  throw new Error(`${role}: ${readyUrl} never answered`);
-}
-
 t.test('metricNamesIn reads the metric names of a PromQL query', async (t) => {
   t.same(
     metricNamesIn(
@@ -130,48 +102,24 @@ t.test('metricNamesIn reads the metric names of a PromQL query', async (t) => {
 });
 
 t.test('every metric the dashboard and the alert rules query is exposed by a role', async (t) => {
-  const db = await createTestDatabase(t, 5);
-  const [apiPort, projectorPort, schedulerPort, bankPort] = await Promise.all(
-    [0, 1, 2, 3].map(() => findFreePort()),
-  );
-  // The original's open API: this test is about metrics, not keys.
-  const base = { DATABASE_URL: db.url, AUTH: 'off' };
+  // Every role as its own process; the original's open API (this test is about metrics, not keys).
+  const stack = await startStack(t, {
+    env: { AUTH: 'off' },
+    processes: {
+      payouts: { TRANSACTION_SERVICE_LATENCY_MS: '0', TRANSACTION_SERVICE_FAILURE_RATE: '0' },
+      opsPorts: true,
+    },
+  });
+  const roles = stack.processes;
   const urls = {
-    project: `http://127.0.0.1:${projectorPort}`,
-    serve: `http://127.0.0.1:${apiPort}`,
-    'transaction-service': `http://127.0.0.1:${bankPort}`,
-    schedule: `http://127.0.0.1:${schedulerPort}`,
+    project: roles?.opsUrls.projector,
+    serve: stack.baseUrl,
+    'transaction-service': roles?.transactionServiceUrl,
+    schedule: roles?.opsUrls.scheduler,
   };
-  // The projector creates the read models the api and the scheduler use: it comes up first.
-  await Promise.all([
-    startRole(t, 'project', { ...base, OPS_PORT: String(projectorPort) }, `${urls.project}/health`),
-    startRole(
-      t,
-      'transaction-service',
-      {
-        TRANSACTION_SERVICE_PORT: String(bankPort),
-        TRANSACTION_SERVICE_LATENCY_MS: '0',
-        TRANSACTION_SERVICE_FAILURE_RATE: '0',
-      },
-      `${urls['transaction-service']}/health`,
-    ),
-  ]);
-  await Promise.all([
-    startRole(t, 'serve', { ...base, PORT: String(apiPort) }, `${urls.serve}/ready`),
-    startRole(
-      t,
-      'schedule',
-      {
-        ...base,
-        OPS_PORT: String(schedulerPort),
-        TRANSACTION_SERVICE_URL: urls['transaction-service'],
-      },
-      `${urls.schedule}/health`,
-    ),
-  ]);
 
   // One withdrawal through every role: commands, queries, a projected batch, a payout.
-  const http = httpClient(urls.serve);
+  const { http } = stack;
   const wallet = (await http('POST', '/api/wallets/', {})).body.uuid;
   t.equal(
     (await http('PATCH', `/api/wallets/${wallet}/deposit/`, { amount: '10.00' })).status,
@@ -181,11 +129,12 @@ t.test('every metric the dashboard and the alert rules query is exposed by a rol
     (await http('POST', `/api/wallets/${wallet}/withdraw/`, { amount: '4.00', delay: 1 })).status,
     201,
   );
-  let status: string | undefined;
-  for (let i = 0; i < 300 && status !== 'SUCCESS'; i++) {
-    await sleep(100);
-    status = (await http('GET', `/api/wallets/${wallet}/`)).body.outgoing_transactions?.[0]?.status;
-  }
+  const status = await pollUntil(
+    (last) => `the withdrawal to succeed (last status: ${last})`,
+    async () =>
+      (await http('GET', `/api/wallets/${wallet}/`)).body.outgoing_transactions?.[0]?.status,
+    { until: (s) => s === 'SUCCESS' },
+  );
   t.equal(status, 'SUCCESS', 'the withdrawal went through scheduler and transaction-service');
 
   const exposed = new Set<string>();

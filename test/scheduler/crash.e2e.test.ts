@@ -1,31 +1,18 @@
 // A scheduler process SIGKILLed while payouts are in flight: after another instance takes over
 // (once the dead one's leases run out), every withdrawal ends exactly once, nothing is paid twice,
 // and balances + money paid out = deposits.
-import { spawn } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { createPayoutClient } from '../../scheduler/payoutClient.ts';
-import { startScheduler } from '../../scheduler/scheduler.ts';
-import { spawnTransactionService } from '../../src/cli/runtime.ts';
 import { createWalletCommandHandler } from '../../src/commands/walletCommandHandler.ts';
 import { walletStreamId } from '../../src/domain/events.ts';
-import { loadConfig } from '../../src/infra/config.ts';
-import { createLogger } from '../../src/infra/logger.ts';
-import { httpClient, startStack } from '../support/stack.ts';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+import { cliArgs } from '../support/cli.ts';
+import { spawnProcess } from '../support/process.ts';
+import { schedulerFor, settled, startThirdParty, walletWhen } from '../support/scheduler.ts';
+import { startStack } from '../support/stack.ts';
 
 t.test('a scheduler killed mid-payout loses nothing and pays nothing twice', async (t) => {
   const stack = await startStack(t);
   const { http } = stack;
-  const service = await spawnTransactionService(
-    loadConfig({ TRANSACTION_SERVICE_PORT: '0' }),
-    createLogger('test', 'warn'),
-    { TRANSACTION_SERVICE_LATENCY_MS: '1000', TRANSACTION_SERVICE_FAILURE_RATE: '0' },
-  );
-  t.teardown(() => service.stop());
-  const bank = httpClient(service.url as string);
+  const bank = await startThirdParty(t, 1000);
 
   const source = (await http('POST', '/api/wallets/', {})).body.uuid as string;
   const target = (await http('POST', '/api/wallets/', {})).body.uuid as string;
@@ -43,74 +30,41 @@ t.test('a scheduler killed mid-payout loses nothing and pays nothing twice', asy
   }
 
   // The first scheduler: its own process, short leases, killed while the bank is still answering.
-  const doomed = spawn(process.execPath, ['--import', 'tsx', MAIN, 'schedule'], {
+  const doomed = spawnProcess('schedule', cliArgs(['schedule']), {
+    t,
     env: {
-      ...process.env,
       DATABASE_URL: stack.db.url,
-      TRANSACTION_SERVICE_URL: service.url as string,
+      TRANSACTION_SERVICE_URL: bank.url,
       SCHEDULER_LEASE_MS: '2000',
       WITHDRAWAL_RETRY_BASE_MS: '100',
       LOG_LEVEL: 'warn',
     },
-    stdio: 'ignore',
   });
-  const exited = new Promise((resolve) => doomed.once('exit', resolve));
   // Killed once payouts are requested and before the bank (1 s) has answered them all.
-  const commands = createWalletCommandHandler(stack.store);
-  for (let requested = 0; requested === 0; await sleep(20)) {
-    const withdrawals = [...((await commands.load(source))?.withdrawals.values() ?? [])];
-    requested = withdrawals.filter(
-      (w) => w.status === 'PROCESSING' && w.requestedAttempt > 0,
-    ).length;
-  }
-  doomed.kill('SIGKILL');
-  await exited;
+  await walletWhen(stack.store, source, 'a payout requested', (w) =>
+    [...w.withdrawals.values()].some((x) => x.status === 'PROCESSING' && x.requestedAttempt > 0),
+  );
+  await doomed.stop({ signal: 'SIGKILL' });
 
+  const commands = createWalletCommandHandler(stack.store);
   const inFlight = [...((await commands.load(source))?.withdrawals.values() ?? [])].filter(
     (w) => w.status === 'PROCESSING',
   );
   t.ok(inFlight.length > 0, `${inFlight.length} withdrawals were in flight at the kill`);
 
   // Its successor.
-  const payouts = createPayoutClient({
-    baseUrl: service.url as string,
-    timeoutMs: 5000,
-    connections: 64,
-  });
-  const successor = await startScheduler({
-    pool: stack.db.pool,
-    commands: createWalletCommandHandler(stack.store),
-    payouts,
-    concurrency: 64,
-    maxAttempts: 3,
-    retryBaseMs: 100,
-    leaseMs: 2000,
-  });
-  t.teardown(async () => {
-    await successor.stop();
-    await payouts.close();
-  });
-
-  const deadline = Date.now() + 60_000;
-  let wallet = await commands.load(source);
-  while (
-    [...(wallet?.withdrawals.values() ?? [])].some(
-      (w) => w.status === 'PENDING' || w.status === 'PROCESSING',
-    )
-  ) {
-    if (Date.now() > deadline) throw new Error('withdrawals did not settle');
-    await sleep(100);
-    wallet = await commands.load(source);
-  }
+  await schedulerFor(t, stack, bank.url, { retryBaseMs: 100, leaseMs: 2000 });
+  const { wallet } = await settled(stack.store, source, 60_000);
   // Credits to the target follow their withdrawal's success.
-  const succeededToTarget = [...(wallet?.withdrawals.values() ?? [])].filter(
+  const succeededToTarget = [...wallet.withdrawals.values()].filter(
     (w) => w.status === 'SUCCESS' && w.target,
   );
-  let credited = await commands.load(target);
-  while ((credited?.incoming.size ?? 0) < succeededToTarget.length && Date.now() < deadline) {
-    await sleep(100);
-    credited = await commands.load(target);
-  }
+  const credited = await walletWhen(
+    stack.store,
+    target,
+    'every transfer credited',
+    (w) => w.incoming.size >= succeededToTarget.length,
+  );
 
   const events = await stack.store.readStream(walletStreamId(source));
   for (const id of ids) {
@@ -123,7 +77,7 @@ t.test('a scheduler killed mid-payout loses nothing and pays nothing twice', asy
   }
   t.pass('every withdrawal ended exactly once');
 
-  const { body } = await bank('GET', '/transfers');
+  const { body } = await bank.http('GET', '/transfers');
   const paid = new Map<string, number>();
   for (const transfer of body.transfers as { key: string }[])
     paid.set(transfer.key, (paid.get(transfer.key) ?? 0) + 1);
@@ -131,15 +85,15 @@ t.test('a scheduler killed mid-payout loses nothing and pays nothing twice', asy
     [...paid.values()].every((n) => n === 1),
     'the bank paid each withdrawal at most once',
   );
-  const succeeded = [...(wallet?.withdrawals.values() ?? [])].filter((w) => w.status === 'SUCCESS');
+  const succeeded = [...wallet.withdrawals.values()].filter((w) => w.status === 'SUCCESS');
   t.equal(paid.size, succeeded.length, 'paid exactly the succeeded ones');
   t.equal(succeeded.length, 30, 'all 30 fit in the balance and succeed');
 
   const paidOutside = succeeded.filter((w) => !w.target).reduce((sum, w) => sum + w.amount, 0n);
   t.equal(
-    (wallet?.balance ?? 0n) + (credited?.balance ?? 0n) + paidOutside,
+    wallet.balance + credited.balance + paidOutside,
     30000n,
     'balances + paid out = deposits',
   );
-  t.equal(credited?.incoming.size, succeededToTarget.length, 'each transfer credited once');
+  t.equal(credited.incoming.size, succeededToTarget.length, 'each transfer credited once');
 });

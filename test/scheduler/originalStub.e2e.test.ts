@@ -8,8 +8,9 @@ import t, { type Test } from 'tap';
 import { readVerdict } from '../../scheduler/payoutClient.ts';
 import { createWalletCommandHandler } from '../../src/commands/walletCommandHandler.ts';
 import { runCli } from '../support/cli.ts';
+import { pollUntil } from '../support/poll.ts';
+import { schedulerFor } from '../support/scheduler.ts';
 import { startStack } from '../support/stack.ts';
-import { schedulerFor } from './withdrawalsSuite.ts';
 
 t.test('reading verdicts', async (t) => {
   t.same(readVerdict(200, { data: 'success', status: 200 }), { kind: 'paid' });
@@ -85,13 +86,15 @@ t.test('withdrawals against the original stub', async (t) => {
       delay: 0.2,
     });
     const id = response.body.outgoing_transactions.at(-1).uuid as string;
-    for (let i = 0; i < 200; i++) {
-      const w = (await commands.load(walletId))?.withdrawals.get(id);
-      if (w && ['SUCCESS', 'FAILED'].includes(w.status)) return w;
-      if (w && !settles && w.outcomeUnknown) return w;
-      await sleep(50);
-    }
-    throw new Error('did not settle');
+    return pollUntil(
+      `withdrawal ${id} to ${settles ? 'end' : 'have an unknown outcome'}`,
+      async () => (await commands.load(walletId))?.withdrawals.get(id),
+      {
+        until: (w) => ['SUCCESS', 'FAILED'].includes(w.status) || (!settles && w.outcomeUnknown),
+        timeoutMs: 10_000,
+        intervalMs: 50,
+      },
+    );
   };
 
   const before = counts.requests;

@@ -15,6 +15,7 @@ import { openPostgresEventStore } from '../../src/eventstore/postgres/index.ts';
 import { createLimit } from '../../src/infra/limit.ts';
 import { metrics } from '../../src/infra/metrics.ts';
 import { createTestDatabase } from '../support/database.ts';
+import { pollUntil } from '../support/poll.ts';
 
 /** A third party whose answers the test scripts; a payout may be held until the test lets it go. */
 async function scriptedBank(t: Test) {
@@ -144,7 +145,10 @@ t.test('settle during a payout: refused, then forced; the bank pays: a conflict'
   );
   s.bank.state.hold = true;
   const running = processWithdrawal(s.runner, s.claim);
-  while (s.bank.state.requests === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  await pollUntil('the payout request', async () => s.bank.state.requests > 0, {
+    until: (sent) => sent,
+    intervalMs: 5,
+  });
   const settle = (force: boolean) =>
     s.commands.handle(s.walletId, {
       type: 'SettleWithdrawal',

@@ -1,29 +1,39 @@
-// Runs the CLI as a real subprocess, the way an operator would.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+// Runs the CLI as a real subprocess, the way an operator would (through test/support/process.ts):
+// a command to its end, the service, or one role with its readiness.
+import type { ChildProcess } from 'node:child_process';
+import {
+  type NodeProcess,
+  nodeScript,
+  runProcess,
+  type StartOptions,
+  startProcess,
+  type Teardown,
+} from './process.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+/** `main.ts <args>` from the sources: what `npm run cli -- <args>` runs. */
+export const cliArgs = (args: readonly string[]): string[] => [
+  ...nodeScript('src/cli/main.ts'),
+  ...args,
+];
 
 export function runCli(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess(`cli ${args.join(' ')}`, cliArgs(args), { env: { LOG_LEVEL: 'warn', ...env } });
+}
+
+/** This process's environment without the test run's database, event store or payout service. */
+export function ownEnvironment(): Record<string, string> {
+  const inherited: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (
+      v !== undefined &&
+      !/^(TEST_)?DATABASE_URL$|^DATA_DIR$|^EVENTSTORE_URL$|^TRANSACTION_SERVICE_/.test(k)
+    )
+      inherited[k] = v;
+  }
+  return inherited;
 }
 
 /**
@@ -39,47 +49,54 @@ export async function startService(
     cwd,
     ready = 'wallet ledger listening on',
   }: { command?: string; cwd?: string; ready?: string } = {},
-): Promise<{ child: ChildProcess; output: () => string }> {
-  const inherited: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (
-      v !== undefined &&
-      !/^(TEST_)?DATABASE_URL$|^DATA_DIR$|^EVENTSTORE_URL$|^TRANSACTION_SERVICE_/.test(k)
-    )
-      inherited[k] = v;
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, command], {
+): Promise<{ child: ChildProcess; output: () => string; process: NodeProcess }> {
+  const service = await startProcess(command, cliArgs([command]), {
+    baseEnv: ownEnvironment(),
+    env: { AUTH: 'off', ...env },
     cwd,
-    env: { ...inherited, AUTH: 'off', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    ready,
   });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line in 60 s:\n${output}`)), 60_000);
-    child.stdout?.on('data', () => {
-      if (output.includes(ready)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code}:\n${output}`));
-    });
-  });
-  return { child, output: () => output };
+  return { child: service.child, output: () => service.output(), process: service };
+}
+
+/** What a role prints once it is ready; the api's and the transaction-service's carry their URL. */
+export const READY_LINES = {
+  api: /wallet ledger listening on (http:\/\/\S+?)[\s"]/,
+  transactionService: /transaction-service listening at (\S+)/,
+  /** At LOG_LEVEL info. */
+  projector: /^.*"msg":"projector active".*$/m,
+} as const;
+
+/**
+ * When `role`, started with `env`, is ready: the projector and the scheduler when /health answers
+ * on their OPS_PORT (if they have one), the others when they print their ready line.
+ */
+export function roleReady(role: string, env: Record<string, string>): StartOptions['ready'] {
+  if (env.OPS_PORT && (role === 'project' || role === 'schedule'))
+    return { url: `http://${env.HOST ?? '127.0.0.1'}:${env.OPS_PORT}/health` };
+  if (role === 'start' || role === 'serve') return READY_LINES.api;
+  if (role === 'transaction-service') return READY_LINES.transactionService;
+  if (role === 'project') return READY_LINES.projector;
+  throw new Error(`${role} prints no ready line: give it an OPS_PORT`);
+}
+
+/**
+ * A role of the CLI (`main.ts <role>`) as its own process with `ownEnvironment()` plus `env`, once
+ * it is ready (`roleReady`); stopped when `t` ends.
+ */
+export function startRole(
+  t: Teardown,
+  role: string,
+  env: Record<string, string>,
+  ready: StartOptions['ready'] = roleReady(role, env),
+): Promise<NodeProcess & { readonly readyMatch?: RegExpExecArray }> {
+  return startProcess(role, cliArgs([role]), { t, baseEnv: ownEnvironment(), env, ready });
 }
 
 /** SIGTERM, and the exit code once it has stopped. */
 export function stopService(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
     child.once('exit', (code) => resolve(code));
     child.kill('SIGTERM');
   });
@@ -90,39 +107,9 @@ export function stopService(child: ChildProcess): Promise<number | null> {
  * as it is there; rejects when the process exits or `timeoutMs` passes first.
  */
 export function waitForOutput(
-  service: { child: ChildProcess; output: () => string },
+  service: { process: NodeProcess },
   pattern: RegExp,
-  { after = 0, timeoutMs = 60_000 }: { after?: number; timeoutMs?: number } = {},
+  options: { after?: number; timeoutMs?: number } = {},
 ): Promise<RegExpExecArray> {
-  const { child, output } = service;
-  return new Promise((resolve, reject) => {
-    const done = () => {
-      clearTimeout(timer);
-      child.stdout?.off('data', check);
-      child.stderr?.off('data', check);
-      child.off('exit', exited);
-    };
-    const check = () => {
-      const match = pattern.exec(output().slice(after));
-      if (!match) return;
-      done();
-      resolve(match);
-    };
-    const exited = () => {
-      // The last output may arrive after 'exit'; look once more.
-      setImmediate(() => {
-        check();
-        done();
-        reject(new Error(`exited before ${pattern}:\n${output().slice(after)}`));
-      });
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`no ${pattern} in ${timeoutMs} ms:\n${output().slice(after)}`));
-    }, timeoutMs);
-    child.stdout?.on('data', check);
-    child.stderr?.on('data', check);
-    child.once('exit', exited);
-    check();
-  });
+  return service.process.waitForOutput(pattern, options);
 }

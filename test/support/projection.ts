@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { readCheckpoint } from '../../projections/checkpoint.ts';
 import { LIVE_SCHEMA } from '../../projections/readModelSchema.ts';
@@ -9,6 +8,7 @@ import {
   type Position,
   START,
 } from '../../src/eventstore/eventStore.ts';
+import { pollUntil } from './poll.ts';
 
 /** The position of the newest wallet event in the store. */
 export async function headPosition(store: EventStore): Promise<Position> {
@@ -29,11 +29,10 @@ export async function headPosition(store: EventStore): Promise<Position> {
 /** Waits until the live read model has applied every event the store holds now. */
 export async function waitUntilProjected(pool: pg.Pool, store: EventStore, timeoutMs = 30_000) {
   const head = await headPosition(store);
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const { position } = await readCheckpoint(pool, LIVE_SCHEMA).catch(() => ({ position: START }));
-    if (comparePositions(position, head) >= 0) return;
-    await sleep(20);
-  }
-  throw new Error('the projector did not catch up in time');
+  await pollUntil(
+    'the projector to catch up',
+    async () =>
+      (await readCheckpoint(pool, LIVE_SCHEMA).catch(() => ({ position: START }))).position,
+    { until: (position) => comparePositions(position, head) >= 0, timeoutMs, intervalMs: 20 },
+  );
 }
