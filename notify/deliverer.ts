@@ -62,6 +62,7 @@ export function startDeliverer(options: DelivererOptions) {
   let stopped = false;
   let polling: Promise<void> | undefined;
   let again = false;
+  let claimsFailing = false;
   let timer: NodeJS.Timeout | undefined;
   const unreadable = new Set<string>();
 
@@ -150,7 +151,8 @@ export function startDeliverer(options: DelivererOptions) {
         if (!recorded.held) return;
       }
     } catch (error) {
-      log.warn('webhook lane failed; it is claimed again when its lease runs out', {
+      // Let go below: claimed again at once (a request already sent goes again, with its id).
+      log.warn('webhook lane failed; it is tried again', {
         endpointId: claim.endpointId,
         walletId: claim.walletId,
         error: (error as Error).message,
@@ -195,9 +197,14 @@ export function startDeliverer(options: DelivererOptions) {
       return;
     }
     polling = claimAndWork()
-      .catch((error: unknown) =>
-        log.warn('webhook claim failed', { error: (error as Error).message }),
-      )
+      .then(() => {
+        claimsFailing = false;
+      })
+      .catch((error: unknown) => {
+        // Once per outage (a database down fails every poll), not four times a second.
+        if (!claimsFailing) log.warn('webhook claims failed', { error: (error as Error).message });
+        claimsFailing = true;
+      })
       .finally(() => {
         polling = undefined;
         if (again) {

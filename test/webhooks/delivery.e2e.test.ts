@@ -5,7 +5,7 @@ import t from 'tap';
 import { pollUntil } from '../support/poll.ts';
 import { startReceiver } from '../support/receiver.ts';
 import { ESDB_STAND_IN_TARGET, POSTGRES_TARGET } from '../support/stack.ts';
-import { inOrder, revisionsByWallet, startWebhookStack } from './support.ts';
+import { revisionsByWallet, startWebhookStack } from './support.ts';
 
 /** The endpoint's newest delivery once `done` holds for it. */
 const newestDelivery = (http: any, hookId: string, done: (delivery: any) => boolean) =>
