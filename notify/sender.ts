@@ -4,6 +4,7 @@
 // resolved, every address checked, and the socket connects to the checked address (targets.ts).
 import { isIP } from 'node:net';
 import { Agent, buildConnector, request } from 'undici';
+import { errorCode } from '../src/infra/errorCode.ts';
 import { signatureHeader } from '../src/webhooks/signature.ts';
 import {
   type Resolve,
@@ -39,15 +40,6 @@ export type AttemptResult = AttemptRecord & {
   /** For metrics: how the attempt ended. */
   readonly result: 'delivered' | 'http_error' | 'timeout' | 'connection_error' | 'refused_target';
 };
-
-function errorCode(error: unknown): string | undefined {
-  let current = error as { code?: string; cause?: unknown } | undefined;
-  for (let depth = 0; current && depth < 5; depth++) {
-    if (current.code) return current.code;
-    current = current.cause as typeof current;
-  }
-  return undefined;
-}
 
 function refusal(error: unknown): TargetRefused | undefined {
   let current = error as { cause?: unknown } | undefined;

@@ -1,10 +1,10 @@
 // The projector: follows the global log from the read model's checkpoint and applies events in
 // batches, each batch and its checkpoint in one transaction (exactly-once effect). One instance is
 // active per database (a session advisory lock); others stand by and take over when it dies.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { WALLET_STREAM_PREFIX } from '../src/domain/events.ts';
 import type { EventStore, Position, RecordedEvent } from '../src/eventstore/eventStore.ts';
+import { runAsLeader } from '../src/infra/leader.ts';
 import { withTransaction } from '../src/infra/postgres.ts';
 import { applyBatch } from './applyBatch.ts';
 import { readCheckpoint } from './checkpoint.ts';
@@ -74,58 +74,33 @@ export interface ProjectorOptions {
  * newer layout it stands by: a newer projector owns it.
  */
 export async function runProjector(options: ProjectorOptions): Promise<void> {
-  const { pool, signal, log = () => {}, standbyPollMs = 1000, onActive = () => {} } = options;
+  const { log = () => {} } = options;
   let newerWarned = false;
-  while (!signal.aborted) {
-    let lockClient: pg.PoolClient | undefined;
-    try {
-      try {
-        await prepareReadModel({ ...options, log });
-        newerWarned = false;
-      } catch (error) {
-        if (!(error instanceof NewerReadModelError)) throw error;
-        if (!newerWarned) log(error.message);
-        newerWarned = true;
-        await sleep(standbyPollMs, undefined, { signal }).catch(() => {});
-        continue;
-      }
-      lockClient = await pool.connect();
-      const { rows } = await lockClient.query<{ locked: boolean }>(
-        `select pg_try_advisory_lock(${LOCK_KEY}) as locked`,
-      );
-      if (!rows[0]?.locked) {
-        lockClient.release();
-        lockClient = undefined;
-        await sleep(standbyPollMs, undefined, { signal }).catch(() => {});
-        continue;
-      }
-      log('projector active');
-      onActive(true);
-      await projectWhileLocked(options, lockClient);
-    } catch (error) {
-      if (signal.aborted) break;
-      log('projector restarting', { error: (error as Error).message });
-      await sleep(200, undefined, { signal }).catch(() => {});
-    } finally {
-      onActive(false);
-      if (lockClient) {
-        await lockClient.query(`select pg_advisory_unlock(${LOCK_KEY})`).catch(() => {});
-        // A client whose connection failed must not go back to the pool.
-        lockClient.release(true);
-      }
-    }
-  }
+  await runAsLeader(
+    {
+      ...options,
+      log,
+      lockKey: LOCK_KEY,
+      name: 'projector',
+      ready: async () => {
+        try {
+          await prepareReadModel({ ...options, log });
+          newerWarned = false;
+          return true;
+        } catch (error) {
+          if (!(error instanceof NewerReadModelError)) throw error;
+          if (!newerWarned) log(error.message);
+          newerWarned = true;
+          return false;
+        }
+      },
+    },
+    (stop) => projectWhileActive(options, stop),
+  );
 }
 
-async function projectWhileLocked(options: ProjectorOptions, lockClient: pg.PoolClient) {
-  const { store, pool, signal, batchSize = 1000, onBatch } = options;
-  // Losing the lock's session means another projector may take over: stop at once. The listeners
-  // stay: the client is destroyed afterwards, and a dead connection may report more than once.
-  const lost = new AbortController();
-  const onLockLost = () => lost.abort();
-  lockClient.on('error', onLockLost);
-  lockClient.on('end', onLockLost);
-  const stop = AbortSignal.any([signal, lost.signal]);
+async function projectWhileActive(options: ProjectorOptions, stop: AbortSignal) {
+  const { store, pool, batchSize = 1000, onBatch } = options;
   let { position } = await readCheckpoint(pool, LIVE_SCHEMA);
   const subscription = store.subscribeToAll({
     from: position,
@@ -144,5 +119,4 @@ async function projectWhileLocked(options: ProjectorOptions, lockClient: pg.Pool
     const last = batch.at(-1) as RecordedEvent;
     onBatch?.({ events: batch.length, lagMs: Date.now() - last.recordedAt.getTime(), position });
   }
-  if (lost.signal.aborted && !signal.aborted) throw new Error('lost the projector lock session');
 }
