@@ -27,8 +27,9 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY projections ./projections
 COPY scheduler ./scheduler
+COPY notify ./notify
 COPY transaction-service ./transaction-service
-# The build configuration only: the sources of the four roles' folders, not the tests.
+# The build configuration only: the sources of the roles' folders, not the tests.
 RUN npx tsc -p tsconfig.build.json
 
 # --- Stage 2: production dependencies only --------------------------------------------------------

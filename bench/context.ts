@@ -19,6 +19,8 @@ export interface Sizes {
   readonly withdrawals: number;
   /** How far ahead they are scheduled (they must be projected by then). */
   readonly withdrawalLeadMs: number;
+  /** Deposits appended while the notify role is stopped, then delivered. */
+  readonly webhookBacklog: number;
 }
 
 export const FULL: Sizes = {
@@ -30,6 +32,7 @@ export const FULL: Sizes = {
   rebuildEvents: 1_000_000,
   withdrawals: 1000,
   withdrawalLeadMs: 8000,
+  webhookBacklog: 20_000,
 };
 
 export const QUICK: Sizes = {
@@ -41,6 +44,7 @@ export const QUICK: Sizes = {
   rebuildEvents: 10_000,
   withdrawals: 50,
   withdrawalLeadMs: 3000,
+  webhookBacklog: 500,
 };
 
 export interface Context {

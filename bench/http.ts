@@ -3,7 +3,7 @@
 import { Pool } from 'undici';
 
 export interface Api {
-  request(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<any>;
+  request(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<any>;
   close(): Promise<void>;
 }
 

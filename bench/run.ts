@@ -7,7 +7,7 @@
 //   --cpu-prof    the roles run with node --cpu-prof: bench/results/profiles/<run>/<role>/ (the
 //                 main thread's profile is the big one; summarise it with bench/profile.ts)
 //   --only=a,b    just these sections: ceilings, appends, commands, queries, auth, scheduler,
-//                 catchup, memory, rebuild
+//                 webhooks, catchup, memory, rebuild
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -32,6 +32,7 @@ import { benchScheduler, type SchedulerFigure } from './scheduler.ts';
 import { benchSoak, type SoakFigures } from './soak.ts';
 import { type CpuFigures, type Stack, startStack } from './stack.ts';
 import { watchCluster } from './watchdog.ts';
+import { benchWebhooks, type WebhookFigure } from './webhooks.ts';
 
 const SECTIONS = [
   'ceilings',
@@ -40,6 +41,7 @@ const SECTIONS = [
   'queries',
   'auth',
   'scheduler',
+  'webhooks',
   'catchup',
   'memory',
   'rebuild',
@@ -271,6 +273,11 @@ async function main(): Promise<void> {
     scheduler = await section('scheduler', () => benchScheduler(ctx, api));
     results.scheduler = scheduler;
   }
+  if (want('webhooks')) {
+    results.webhooks = await section('webhooks', () =>
+      benchWebhooks(ctx, api, () => stack.startNotify()),
+    );
+  }
   if (want('catchup'))
     results.catchUp = await section('catch-up', () => benchCatchUp(ctx, stack, probe));
   if (want('memory')) {
@@ -466,6 +473,23 @@ function report(): void {
         { figure: 'started within 2 s', value: `${scheduler.startedWithin2s}` },
         { figure: 'all completed after', value: ms(scheduler.allCompletedAfterMs) },
         { figure: 'completed per second', value: int(scheduler.completedPerSecond) },
+      ],
+    );
+  }
+  const webhooks = r.webhooks as WebhookFigure | undefined;
+  if (webhooks) {
+    printTable(
+      'Webhooks: the notify role delivering every deposit to one local receiver (204 at once)',
+      [
+        {
+          figure: `append to delivery, ${webhooks.latency.clients} clients depositing (${int(webhooks.latency.perSecond)}/s, ${int(webhooks.latency.deliveries)} deliveries) p50 / p99 / max`,
+          value: `${ms(webhooks.latency.p50Ms)} / ${ms(webhooks.latency.p99Ms)} / ${ms(webhooks.latency.maxMs)}`,
+        },
+        {
+          figure: `deliveries per second, a backlog of ${int(webhooks.rate.deliveries)} (outbox catch-up included)`,
+          value: `${int(webhooks.rate.perSecond)} (${webhooks.rate.seconds.toFixed(1)} s)`,
+        },
+        { figure: 'deliveries that arrived twice', value: int(webhooks.repeats) },
       ],
     );
   }

@@ -22,6 +22,8 @@ export interface Stack {
   startApi(extra: Record<string, string>): Promise<{ url: string; child: Child }>;
   /** (Re)starts the projector; resolves with the wall-clock ms its "projector active" line carries. */
   startProjector(): Promise<number>;
+  /** Starts a notify role (webhooks); resolves once it writes the outbox. */
+  startNotify(): Promise<Child>;
   /** The roles, for the memory table. */
   roles(): Child[];
   /** Measures `work` and the CPU each process group used meanwhile, per request, in µs. */
@@ -67,6 +69,8 @@ export async function startStack(ctx: Context): Promise<Stack> {
     // every request), so figures show the cost of the checks, not throttling.
     OPERATOR_API_KEY: BENCH_OPERATOR_KEY,
     RATE_LIMIT_PER_KEY: '1000000000',
+    // The webhook section's receiver is on loopback.
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
   });
   const start = (role: string, extra: Record<string, string> = {}) =>
     startRole(role, { env: { ...env(role), ...extra }, nodeFlags: ctx.roleFlags(role) });
@@ -105,6 +109,11 @@ export async function startStack(ctx: Context): Promise<Stack> {
       projector = start('project');
       const [line] = await projector.waitFor(/^.*"msg":"projector active".*$/);
       return (JSON.parse(line) as { time: number }).time;
+    },
+    async startNotify() {
+      const notify = start('notify');
+      await notify.waitFor(/"msg":"notify outbox writer active"/, 60_000);
+      return notify;
     },
     roles: () => [api, projector, scheduler, transactionService],
     async withCpu(work) {

@@ -45,21 +45,24 @@ export async function storeCheckpoint(
   from: Position,
   to: Position,
   lastRecordedAt: Date,
-  version: number,
+  /** The read models' layout; the notify role's checkpoint has none. */
+  version?: number,
 ): Promise<void> {
   const fresh = from.commit < 0n;
+  const values: unknown[] = [to.commit.toString(), to.prepare.toString(), lastRecordedAt];
+  const guards = [
+    fresh ? 'commit_position is null' : 'commit_position = $4 and prepare_position = $5',
+  ];
+  if (!fresh) values.push(from.commit.toString(), from.prepare.toString());
+  if (version !== undefined) {
+    values.push(version);
+    guards.push(`version = $${values.length}`);
+  }
   const { rowCount } = await db.query(
     `update ${schema}.checkpoint
      set commit_position = $1, prepare_position = $2, last_recorded_at = $3, updated_at = now()
-     where version = $4
-       and ${fresh ? 'commit_position is null' : 'commit_position = $5 and prepare_position = $6'}`,
-    [
-      to.commit.toString(),
-      to.prepare.toString(),
-      lastRecordedAt,
-      version,
-      ...(fresh ? [] : [from.commit.toString(), from.prepare.toString()]),
-    ],
+     where ${guards.join(' and ')}`,
+    values,
   );
   if (rowCount !== 1) throw new CheckpointMovedError(`The ${schema} checkpoint moved.`);
 }

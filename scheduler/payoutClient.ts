@@ -3,6 +3,7 @@
 // {"data": "failed", "status": 503} for a failure) and against our transaction-service.
 import { Agent, request } from 'undici';
 import type { LookupResult, PayoutAnswer } from '../src/domain/withdrawal.ts';
+import { errorCode } from '../src/infra/errorCode.ts';
 
 export interface PayoutRequest {
   readonly withdrawalId: string;
@@ -28,15 +29,6 @@ const NOT_SENT = new Set([
   'ENETUNREACH',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
-
-function errorCode(error: unknown): string | undefined {
-  let current = error as { code?: string; cause?: unknown } | undefined;
-  for (let depth = 0; current && depth < 5; depth++) {
-    if (current.code) return current.code;
-    current = current.cause as typeof current;
-  }
-  return undefined;
-}
 
 /** Statuses that ask to try again later: nothing was done. */
 const TRY_AGAIN = new Set([408, 425, 429]);

@@ -20,6 +20,11 @@ const FIELD_MESSAGES: Record<string, string> = {
   limit: 'A valid integer is required.',
   from_revision: 'A valid integer is required.',
   min_revision: 'A valid integer is required.',
+  // The webhook routes' fields (src/webhooks/schemas.ts).
+  url: 'Enter a valid URL of at most 2048 characters.',
+  events: 'Must be a list of at most 50 event types, or null for all.',
+  description: 'Must be a string of at most 500 characters.',
+  enabled: 'Must be true or false.',
 };
 
 interface AjvError {

@@ -10,6 +10,7 @@ import { type AccessOptions, accessPlugin } from '../access/plugin.ts';
 import type { WalletCommandHandler } from '../commands/walletCommandHandler.ts';
 import type { EventStore } from '../eventstore/eventStore.ts';
 import { metrics } from '../infra/metrics.ts';
+import { type WebhookRoutesOptions, webhookRoutes } from '../webhooks/routes.ts';
 import { installBodyParsers } from './bodyParsers.ts';
 import { collectMethods, installErrorHandling } from './errors.ts';
 import { operationsRoutes } from './routes/operations.ts';
@@ -29,6 +30,8 @@ export interface ApiOptions {
   readonly clock?: () => Date;
   /** Keys, limits, allow-list and access log (README, "Access"); `config.auth` false: none. */
   readonly access: Omit<AccessOptions, 'pool' | 'publicUrl'>;
+  /** Webhook registrations (README, "Webhooks"); default: private targets refused, no sealing key. */
+  readonly webhooks?: Omit<WebhookRoutesOptions, 'pool' | 'publicUrl'>;
 }
 
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
@@ -106,6 +109,13 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     publicUrl: options.publicUrl,
   });
   await app.register(operationsRoutes, { pool, store, auth: options.access.config.auth });
+  await app.register(webhookRoutes, {
+    allowPrivateTargets: false,
+    secretKey: undefined,
+    ...options.webhooks,
+    pool,
+    publicUrl: options.publicUrl,
+  });
   answerOtherMethods();
   return app;
 }

@@ -25,6 +25,7 @@ import {
   type Runtime,
   spawnTransactionService,
   startApi,
+  startNotifyRole,
   startOpsRole,
   startProjector,
   startSchedulerRole,
@@ -42,7 +43,10 @@ interface Cli {
 /** The database the bundled transaction-service keeps its books in, beside the ledger's. */
 const TRANSACTION_SERVICE_DATABASE = 'transaction_service';
 
-/** The api, and with `all` the projector, the scheduler and (unless one is named) a payout service. */
+/**
+ * The api, and with `all` the projector, the scheduler, the notify role and (unless one is named) a
+ * payout service.
+ */
 async function serve(cli: Cli, all: boolean): Promise<number> {
   const runtime = await cli.runtime();
   const { config, log } = runtime;
@@ -60,6 +64,8 @@ async function serve(cli: Cli, all: boolean): Promise<number> {
     }
     const api = await startApi(runtime);
     roles.push(api);
+    // After the api, which creates the webhook registrations the notify role reads.
+    if (all) roles.push(startNotifyRole(runtime));
     log.info(`wallet ledger listening on ${api.url} (OpenAPI UI at ${api.url}/docs)`);
   } catch (error) {
     for (const role of roles.reverse()) await role.stop().catch(() => {});
@@ -119,7 +125,7 @@ const COMMANDS: readonly Command<Cli>[] = [
     name: 'start',
     role: true,
     description:
-      'every role: api, projector, scheduler, and the transaction-service as a child process ' +
+      'every role: api, projector, scheduler, notify, and the transaction-service as a child process ' +
       '(restarted if it crashes) unless TRANSACTION_SERVICE_URL is set (what npm start runs)',
     run: (cli) => serve(cli, true),
   }),
@@ -155,6 +161,20 @@ const COMMANDS: readonly Command<Cli>[] = [
       const scheduler = await startSchedulerRole(runtime, url);
       const ops = await startOpsRole(runtime);
       return runUntilSignalled(runtime, ops ? [scheduler, ops] : [scheduler]);
+    },
+  }),
+  command({
+    name: 'notify',
+    role: true,
+    description:
+      'the notify role only: webhook deliveries (several may run; one writes the outbox, all deliver)',
+    run: async (cli) => {
+      const runtime = await cli.runtime();
+      const notify = startNotifyRole(runtime);
+      const ops = await startOpsRole(runtime, () => ({
+        outbox: notify.isActive() ? 'active' : 'standby',
+      }));
+      return runUntilSignalled(runtime, ops ? [notify, ops] : [notify]);
     },
   }),
   command({

@@ -2,6 +2,7 @@
 // them the same way.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { type NotifyOptions, startNotify } from '../../notify/notify.ts';
 import { runProjector } from '../../projections/projector.ts';
 import { createProjectionWaiter } from '../../projections/queries.ts';
 import { createPayoutClient } from '../../scheduler/payoutClient.ts';
@@ -95,6 +96,10 @@ export async function startApi(
     trustProxy: config.trustProxy,
     publicUrl: config.publicUrl,
     access: { config: config.access, dataDir: config.dataDir, ...access },
+    webhooks: {
+      allowPrivateTargets: config.webhooks.allowPrivateTargets,
+      secretKey: config.webhooks.secretKey,
+    },
   });
   await app.listen({ port, host: config.host });
   const address = app.server.address();
@@ -189,6 +194,24 @@ export async function startSchedulerRole(
       await payouts.close();
     }),
   };
+}
+
+/**
+ * The notify role: the outbox writer (one active per database) and the deliverer (in every
+ * instance). `options` lets tests give a clock, a resolver or shorter housekeeping periods.
+ */
+export function startNotifyRole(
+  runtime: Runtime,
+  options: Partial<Omit<NotifyOptions, 'pool' | 'store' | 'log'>> = {},
+): Running & { isActive(): boolean } {
+  const notify = startNotify({
+    pool: runtime.db.pool,
+    store: runtime.store,
+    config: runtime.config.webhooks,
+    log: runtime.log,
+    ...options,
+  });
+  return { name: 'notify', done: notify.done, isActive: notify.isActive, stop: notify.stop };
 }
 
 const TRANSACTION_SERVICE = nodeScriptArgs('../../transaction-service/main.ts', import.meta.url);

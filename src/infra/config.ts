@@ -32,6 +32,8 @@ export interface Config {
   readonly publicUrl: string | undefined;
   /** Keys, rate limits, the operator allow-list, the access log, CORS (README, "Access"). */
   readonly access: AccessConfig;
+  /** Webhook registrations and the notify role's deliveries (README, "Webhooks"). */
+  readonly webhooks: WebhookConfig;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -107,6 +109,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: flag(env, 'TRUST_PROXY'),
     publicUrl: publicUrl(env),
     access: accessConfig(env),
+    webhooks: webhookConfig(env),
   };
 }
 
@@ -185,4 +188,95 @@ function accessConfig(env: Env): AccessConfig {
     accessLogRetentionDays: integer(env, 'ACCESS_LOG_RETENTION_DAYS', 90, 1, 36_500),
     corsOrigins,
   };
+}
+
+// --- Webhooks: registrations (api) and deliveries (the notify role) -----------------------------
+
+export interface WebhookConfig {
+  /** WEBHOOK_ALLOW_PRIVATE_TARGETS: loopback, private and link-local targets allowed (tests, dev). */
+  readonly allowPrivateTargets: boolean;
+  /** WEBHOOK_RETRY_SCHEDULE: the wait before each retry; after the last one a delivery fails. */
+  readonly retryScheduleMs: readonly number[];
+  /** WEBHOOK_TIMEOUT_MS: an answer's status must arrive within this, else the attempt failed. */
+  readonly timeoutMs: number;
+  /** WEBHOOK_DISABLE_AFTER: an endpoint failing every attempt this long is disabled. */
+  readonly disableAfterMs: number;
+  /** WEBHOOK_CONCURRENCY_PER_ENDPOINT: requests in flight to one endpoint per notify instance. */
+  readonly concurrencyPerEndpoint: number;
+  /** WEBHOOK_LEASE_MS: how long a notify instance holds a claimed wallet lane of an endpoint. */
+  readonly leaseMs: number;
+  /** WEBHOOK_RETENTION_DAYS: delivered and failed deliveries are kept this long. */
+  readonly retentionDays: number;
+  /** WEBHOOK_SECRET_KEY: 32 bytes (base64 or hex) that encrypt signing secrets at rest. */
+  readonly secretKey: Buffer | undefined;
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** `250ms`, `5s`, `30m`, `2h`, `5d` (or a bare number of milliseconds) in milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d{1,9})(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * (DURATION_UNITS[match[2] ?? 'ms'] as number);
+}
+
+function duration(env: Env, name: string, fallback: string, min: number, max: number): number {
+  const raw = env[name] || fallback;
+  const value = parseDuration(raw);
+  if (value === undefined || value < min || value > max) {
+    throw new ConfigError(
+      `${name} must be a duration such as 500ms, 5s, 30m, 2h or 5d (${min} ms to ${max / 86_400_000} days), got "${raw}".`,
+    );
+  }
+  return value;
+}
+
+const MAX_BACKOFF_MS = 7 * 86_400_000;
+
+function webhookConfig(env: Env): WebhookConfig {
+  const schedule = env.WEBHOOK_RETRY_SCHEDULE || '5s,5m,30m,2h,5h,10h,10h';
+  const retryScheduleMs =
+    schedule.trim() === 'none' ? [] : list(schedule).map((s) => parseDuration(s) ?? Number.NaN);
+  if (
+    retryScheduleMs.length > 50 ||
+    retryScheduleMs.some((ms) => !Number.isFinite(ms) || ms < 1 || ms > MAX_BACKOFF_MS)
+  ) {
+    throw new ConfigError(
+      `WEBHOOK_RETRY_SCHEDULE must list up to 50 waits such as 5s,5m,30m,2h (each 1 ms to 7 days), or none, got "${schedule}".`,
+    );
+  }
+  const timeoutMs = integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000);
+  const leaseMs = integer(env, 'WEBHOOK_LEASE_MS', 30_000, 1000, 3_600_000);
+  if (leaseMs <= timeoutMs) {
+    throw new ConfigError(
+      `WEBHOOK_LEASE_MS (${leaseMs}) must be longer than WEBHOOK_TIMEOUT_MS (${timeoutMs}): a lane is held while its request is in flight.`,
+    );
+  }
+  return {
+    allowPrivateTargets: flag(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS'),
+    retryScheduleMs,
+    timeoutMs,
+    disableAfterMs: duration(env, 'WEBHOOK_DISABLE_AFTER', '5d', 1000, 365 * 86_400_000),
+    concurrencyPerEndpoint: integer(env, 'WEBHOOK_CONCURRENCY_PER_ENDPOINT', 8, 1, 1000),
+    leaseMs,
+    retentionDays: integer(env, 'WEBHOOK_RETENTION_DAYS', 30, 1, 36_500),
+    secretKey: secretKey(env),
+  };
+}
+
+/** WEBHOOK_SECRET_KEY (or the file WEBHOOK_SECRET_KEY_FILE names): 32 bytes, base64 or hex. */
+function secretKey(env: Env): Buffer | undefined {
+  const raw = env.WEBHOOK_SECRET_KEY || secretFile(env, 'WEBHOOK_SECRET_KEY_FILE');
+  if (raw === undefined) return undefined;
+  if (/^[0-9a-f]{64}$/i.test(raw)) return Buffer.from(raw, 'hex');
+  if (/^[A-Za-z0-9+/]{43}=?$/.test(raw)) return Buffer.from(raw, 'base64');
+  throw new ConfigError(
+    'WEBHOOK_SECRET_KEY must be 32 bytes as 64 hex digits or in base64 (`openssl rand -base64 32`).',
+  );
 }

@@ -102,4 +102,48 @@ export const metrics = {
     labelNames: ['outcome'] as const,
     registers: [registry],
   }),
+  webhookOutboxEvents: new Counter({
+    name: 'webhook_outbox_events_total',
+    help: 'Events the notify role read from the global log into its outbox',
+    registers: [registry],
+  }),
+  webhookOutboxLag: new Gauge({
+    name: 'webhook_outbox_lag_seconds',
+    help: 'Age of the newest event in the outbox when its batch committed',
+    registers: [registry],
+  }),
+  webhookOutboxActive: new Gauge({
+    name: 'webhook_outbox_active',
+    help: '1 while this notify instance writes the outbox, 0 while it stands by (it delivers either way)',
+    registers: [registry],
+  }),
+  webhookAttempts: new Counter({
+    name: 'webhook_delivery_attempts_total',
+    help: 'Webhook delivery attempts by result (delivered, http_error, timeout, connection_error, refused_target)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  }),
+  webhookAttemptDuration: new Histogram({
+    name: 'webhook_attempt_duration_seconds',
+    help: 'Time from sending a webhook to its answer (or to the failure)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  }),
+  webhookDeliveries: new Counter({
+    name: 'webhook_deliveries_total',
+    help: 'Webhook deliveries ended, by outcome (delivered, failed: every attempt spent)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  }),
+  webhookOldestPending: new Gauge({
+    name: 'webhook_oldest_pending_seconds',
+    help: 'Age of the oldest undelivered delivery per endpoint (absent: nothing pending)',
+    labelNames: ['endpoint'] as const,
+    registers: [registry],
+  }),
+  webhookEndpointsDisabled: new Counter({
+    name: 'webhook_endpoints_disabled_total',
+    help: 'Webhook endpoints disabled for failing every attempt for WEBHOOK_DISABLE_AFTER',
+    registers: [registry],
+  }),
 };

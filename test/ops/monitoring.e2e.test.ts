@@ -1,10 +1,11 @@
 // The operator's Grafana dashboard and Prometheus alert rules (monitoring/) query only metrics that
-// the roles' /metrics expose. Each role runs as a real process (api, projector, scheduler,
+// the roles' /metrics expose. Each role runs as a real process (api, projector, scheduler, notify,
 // transaction-service) and is exercised; a metric found on any of them counts, since each role
 // exposes its own (the projector's lag, the scheduler's lateness, ...).
 import { readdir, readFile } from 'node:fs/promises';
 import t from 'tap';
 import { parse } from 'yaml';
+import { findFreePort } from '../../src/infra/ports.ts';
 import { pollUntil } from '../support/poll.ts';
 import { startStack } from '../support/stack.ts';
 
@@ -111,11 +112,15 @@ t.test('every metric the dashboard and the alert rules query is exposed by a rol
     },
   });
   const roles = stack.processes;
+  // The notify role reads the webhook registrations the api creates: it comes up after it.
+  const notifyPort = String(await findFreePort());
+  await roles?.startRole('notify', { OPS_PORT: notifyPort });
   const urls = {
     project: roles?.opsUrls.projector,
     serve: stack.baseUrl,
     'transaction-service': roles?.transactionServiceUrl,
     schedule: roles?.opsUrls.scheduler,
+    notify: `http://127.0.0.1:${notifyPort}`,
   };
 
   // One withdrawal through every role: commands, queries, a projected batch, a payout.

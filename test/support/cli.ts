@@ -72,7 +72,7 @@ export const READY_LINES = {
  * on their OPS_PORT (if they have one), the others when they print their ready line.
  */
 export function roleReady(role: string, env: Record<string, string>): StartOptions['ready'] {
-  if (env.OPS_PORT && (role === 'project' || role === 'schedule'))
+  if (env.OPS_PORT && ['project', 'schedule', 'notify'].includes(role))
     return { url: `http://${env.HOST ?? '127.0.0.1'}:${env.OPS_PORT}/health` };
   if (role === 'start' || role === 'serve') return READY_LINES.api;
   if (role === 'transaction-service') return READY_LINES.transactionService;

@@ -1,0 +1,149 @@
+// The notify role: the outbox writer (one active per database) follows the global log into
+// deliveries, and every instance delivers them (lanes claimed with SKIP LOCKED and a lease). The
+// active writer also applies retry requests, keeps the oldest-undelivered gauge and sweeps.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import type { EventStore } from '../src/eventstore/eventStore.ts';
+import type { WebhookConfig } from '../src/infra/config.ts';
+import type { Logger } from '../src/infra/logger.ts';
+import { metrics } from '../src/infra/metrics.ts';
+import type { Resolve } from '../src/webhooks/targets.ts';
+import { type Deliverer, startDeliverer } from './deliverer.ts';
+import { runFollower } from './follower.ts';
+import { attemptsFor } from './retryPolicy.ts';
+import { migrateNotify, registrationsExist } from './schema.ts';
+import { createSender } from './sender.ts';
+import { applyRetries } from './store/applyRetries.ts';
+import { oldestPending } from './store/oldestPending.ts';
+import { sweep } from './store/sweep.ts';
+
+export interface NotifyOptions {
+  readonly pool: pg.Pool;
+  readonly store: EventStore;
+  readonly config: WebhookConfig;
+  readonly log: Logger;
+  readonly clock?: () => Date;
+  readonly random?: () => number;
+  /** Name resolution for the target check (tests: a stand-in resolver). */
+  readonly resolve?: Resolve;
+  /** How often retry requests are applied and the gauge is refreshed (default 500 ms / 10 s). */
+  readonly housekeepingMs?: { retries?: number; gauge?: number; sweep?: number };
+  readonly pollMs?: number;
+}
+
+export interface Notify {
+  /** Resolves when the role has stopped (after `stop`); rejects on a fatal error. */
+  readonly done: Promise<void>;
+  /** Whether this instance writes the outbox (the others only deliver). */
+  isActive(): boolean;
+  /** Claims due deliveries now instead of at the next poll (tests). */
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+export function startNotify(options: NotifyOptions): Notify {
+  const { pool, store, config, log } = options;
+  const clock = options.clock ?? (() => new Date());
+  const controller = new AbortController();
+  const { signal } = controller;
+  let active = false;
+  let deliverer: Deliverer | undefined;
+  const sender = createSender({
+    timeoutMs: config.timeoutMs,
+    connections: config.concurrencyPerEndpoint,
+    allowPrivateTargets: config.allowPrivateTargets,
+    resolve: options.resolve,
+  });
+  const every = {
+    retries: options.housekeepingMs?.retries ?? 500,
+    gauge: options.housekeepingMs?.gauge ?? 10_000,
+    sweep: options.housekeepingMs?.sweep ?? 60_000,
+  };
+
+  async function housekeeping(): Promise<void> {
+    let gaugeAt = 0;
+    let sweepAt = 0;
+    while (!signal.aborted) {
+      await sleep(every.retries, undefined, { signal }).catch(() => {});
+      if (!active || signal.aborted) continue;
+      try {
+        if ((await applyRetries(pool, clock())) > 0) deliverer?.wake();
+        const now = clock();
+        if (now.getTime() - gaugeAt >= every.gauge) {
+          gaugeAt = now.getTime();
+          const oldest = await oldestPending(pool);
+          metrics.webhookOldestPending.reset();
+          for (const [endpoint, at] of oldest)
+            metrics.webhookOldestPending.set({ endpoint }, (now.getTime() - at.getTime()) / 1000);
+        }
+        if (now.getTime() - sweepAt >= every.sweep) {
+          sweepAt = now.getTime();
+          await sweep(pool, { now, retentionDays: config.retentionDays });
+        }
+      } catch (error) {
+        log.warn('notify housekeeping failed', { error: (error as Error).message });
+      }
+    }
+  }
+
+  async function run(): Promise<void> {
+    // The registrations are the API's: wait until an API has created them.
+    let warned = false;
+    while (!signal.aborted && !(await registrationsExist(pool).catch(() => false))) {
+      if (!warned)
+        log.warn('waiting for the api to create the webhook registrations (webhooks.endpoints)');
+      warned = true;
+      await sleep(1000, undefined, { signal }).catch(() => {});
+    }
+    if (signal.aborted) return;
+    await migrateNotify(pool);
+    deliverer = startDeliverer({
+      pool,
+      sender,
+      retryScheduleMs: config.retryScheduleMs,
+      concurrencyPerEndpoint: config.concurrencyPerEndpoint,
+      leaseMs: config.leaseMs,
+      disableAfterMs: config.disableAfterMs,
+      secretKey: config.secretKey,
+      log,
+      clock,
+      random: options.random,
+      pollMs: options.pollMs,
+    });
+    await Promise.all([
+      runFollower({
+        store,
+        pool,
+        signal,
+        clock,
+        maxAttempts: attemptsFor(config.retryScheduleMs),
+        log: (message, details) => log.info(message, details),
+        onActive: (now) => {
+          active = now;
+          metrics.webhookOutboxActive.set(now ? 1 : 0);
+          if (!now) metrics.webhookOldestPending.reset();
+        },
+        onBatch: ({ events, deliveries, last }) => {
+          metrics.webhookOutboxEvents.inc(events);
+          metrics.webhookOutboxLag.set((Date.now() - last.recordedAt.getTime()) / 1000);
+          if (deliveries > 0) deliverer?.wake();
+        },
+      }),
+      housekeeping(),
+    ]);
+  }
+
+  const done = run().finally(async () => {
+    await deliverer?.stop();
+    await sender.close();
+  });
+  return {
+    done,
+    isActive: () => active,
+    wake: () => deliverer?.wake(),
+    stop: async () => {
+      controller.abort();
+      await done;
+    },
+  };
+}

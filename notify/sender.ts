@@ -1,0 +1,163 @@
+// Sends one attempt: a signed POST with keep-alive connections (undici), no redirects followed,
+// an answer's status within the timeout or it failed, the first 1 KiB of the answer kept. Unless
+// private targets are allowed, every connection goes through the target check: a name is
+// resolved, every address checked, and the socket connects to the checked address (targets.ts).
+import { isIP } from 'node:net';
+import { Agent, buildConnector, request } from 'undici';
+import { errorCode } from '../src/infra/errorCode.ts';
+import { signatureHeader } from '../src/webhooks/signature.ts';
+import {
+  type Resolve,
+  refusedAddress,
+  safeLookup,
+  systemResolve,
+  TargetRefused,
+} from '../src/webhooks/targets.ts';
+import type { AttemptRecord } from './store/recordAttempt.ts';
+
+/** How much of an answer is kept with the attempt. */
+export const RESPONSE_BYTES = 1024;
+
+export interface SenderOptions {
+  readonly timeoutMs: number;
+  /** Connections kept per origin (the per-endpoint concurrency). */
+  readonly connections: number;
+  readonly allowPrivateTargets: boolean;
+  /** Name resolution (tests give a stand-in resolver: DNS rebinding). */
+  readonly resolve?: Resolve;
+  readonly userAgent?: string;
+}
+
+export interface Outgoing {
+  readonly url: string;
+  readonly id: string;
+  readonly body: string;
+  /** The secrets that sign it, the current one first. */
+  readonly secrets: readonly string[];
+}
+
+export type AttemptResult = AttemptRecord & {
+  /** For metrics: how the attempt ended. */
+  readonly result: 'delivered' | 'http_error' | 'timeout' | 'connection_error' | 'refused_target';
+};
+
+function refusal(error: unknown): TargetRefused | undefined {
+  let current = error as { cause?: unknown } | undefined;
+  for (let depth = 0; current && depth < 5; depth++) {
+    if (current instanceof TargetRefused) return current;
+    current = current.cause as typeof current;
+  }
+  return undefined;
+}
+
+/** The answer's first bytes as text PostgreSQL can store. */
+async function firstBytes(body: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= RESPONSE_BYTES) break; // leaving the loop destroys the rest of the body
+  }
+  return Buffer.concat(chunks)
+    .subarray(0, RESPONSE_BYTES)
+    .toString('utf8')
+    .replaceAll('\u0000', '');
+}
+
+export function createSender(options: SenderOptions) {
+  const direct = buildConnector({ timeout: options.timeoutMs });
+  const checked = buildConnector({
+    timeout: options.timeoutMs,
+    lookup: safeLookup(options.resolve ?? systemResolve),
+  });
+  const dispatcher = new Agent({
+    connections: options.connections,
+    keepAliveTimeout: 30_000,
+    // The attempt's own deadline (an AbortSignal) decides; undici's timers are coarse.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    connect: options.allowPrivateTargets
+      ? direct
+      : (opts, callback) => {
+          // A literal address is never looked up: check it here.
+          const host = opts.hostname.replace(/^\[|\]$/g, '');
+          const why = isIP(host) !== 0 ? refusedAddress(host) : undefined;
+          if (why) {
+            callback(
+              new TargetRefused(
+                `The host ${host} is ${why}: webhooks may not target loopback, private, link-local or metadata addresses.`,
+              ),
+              null,
+            );
+            return;
+          }
+          checked(opts, callback);
+        },
+  });
+  const userAgent = options.userAgent ?? 'wallet-ledger-webhooks/0.1';
+
+  async function send(outgoing: Outgoing): Promise<AttemptResult> {
+    const at = new Date();
+    const timestamp = Math.floor(at.getTime() / 1000);
+    const started = performance.now();
+    const signal = AbortSignal.timeout(options.timeoutMs);
+    const failed = (
+      result: AttemptResult['result'],
+      error: string,
+      httpStatus: number | null = null,
+    ): AttemptResult => ({
+      at,
+      latencyMs: performance.now() - started,
+      httpStatus,
+      response: null,
+      error,
+      ok: false,
+      result,
+    });
+    let response: Awaited<ReturnType<typeof request>>;
+    try {
+      response = await request(outgoing.url, {
+        method: 'POST',
+        dispatcher,
+        signal,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': userAgent,
+          'webhook-id': outgoing.id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signatureHeader(
+            outgoing.secrets,
+            outgoing.id,
+            timestamp,
+            outgoing.body,
+          ),
+        },
+        body: outgoing.body,
+      });
+    } catch (error) {
+      const refused = refusal(error);
+      if (refused) return failed('refused_target', refused.message);
+      if (signal.aborted) return failed('timeout', `No answer within ${options.timeoutMs} ms.`);
+      const code = errorCode(error);
+      return failed('connection_error', `Connection failed (${code ?? (error as Error).message}).`);
+    }
+    const latencyMs = performance.now() - started;
+    const ok = response.statusCode >= 200 && response.statusCode < 300;
+    // The answer's first bytes, as far as they come in time; a 2xx in time is delivered anyway.
+    const text = await firstBytes(response.body).catch(() => null);
+    return {
+      at,
+      latencyMs,
+      httpStatus: response.statusCode,
+      response: text,
+      error: ok ? null : `HTTP ${response.statusCode}.`,
+      ok,
+      result: ok ? 'delivered' : 'http_error',
+    };
+  }
+
+  return { send, close: () => dispatcher.close() };
+}
+
+export type Sender = ReturnType<typeof createSender>;
