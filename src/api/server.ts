@@ -28,6 +28,8 @@ export interface ApiOptions {
   /** Links (wallet `url`, `next`) start with this instead of the request's scheme and host. */
   readonly publicUrl?: string;
   readonly clock?: () => Date;
+  /** /metrics on this port (API_METRICS); default true. */
+  readonly metrics?: boolean;
   /** Keys, limits, allow-list and access log (README, "Access"); `config.auth` false: none. */
   readonly access: Omit<AccessOptions, 'pool' | 'publicUrl'>;
   /** Webhook registrations (README, "Webhooks"); default: private targets refused, no sealing key. */
@@ -108,7 +110,12 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     clock,
     publicUrl: options.publicUrl,
   });
-  await app.register(operationsRoutes, { pool, store, auth: options.access.config.auth });
+  await app.register(operationsRoutes, {
+    pool,
+    store,
+    auth: options.access.config.auth,
+    metrics: options.metrics ?? true,
+  });
   await app.register(webhookRoutes, {
     allowPrivateTargets: false,
     secretKey: undefined,

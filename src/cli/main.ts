@@ -64,6 +64,8 @@ async function serve(cli: Cli, all: boolean): Promise<number> {
     }
     const api = await startApi(runtime);
     roles.push(api);
+    const ops = await startOpsRole(runtime);
+    if (ops) roles.push(ops);
     // After the api, which creates the webhook registrations the notify role reads.
     if (all) roles.push(startNotifyRole(runtime));
     log.info(`wallet ledger listening on ${api.url} (OpenAPI UI at ${api.url}/docs)`);

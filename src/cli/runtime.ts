@@ -95,6 +95,7 @@ export async function startApi(
     logLevel: config.logLevel,
     trustProxy: config.trustProxy,
     publicUrl: config.publicUrl,
+    metrics: config.apiMetrics,
     access: { config: config.access, dataDir: config.dataDir, ...access },
     webhooks: {
       allowPrivateTargets: config.webhooks.allowPrivateTargets,
@@ -115,8 +116,9 @@ export async function startApi(
 }
 
 /**
- * /health and /metrics on OPS_PORT for a role without an API: healthy while the database answers,
- * with whatever the role adds (the projector: whether it is the active one).
+ * /health and /metrics on OPS_PORT (for a role without an API, or an api whose port keeps /metrics
+ * off with API_METRICS=false): healthy while the database answers, with whatever the role adds
+ * (the projector: whether it is the active one).
  */
 export async function startOpsRole(
   runtime: Runtime,

@@ -24,8 +24,10 @@ export interface Config {
   readonly schedulerConcurrency: number;
   readonly thirdPartyTimeoutMs: number;
   readonly leaseMs: number;
-  /** Port of /health and /metrics for the projector and scheduler roles; absent: none. */
+  /** Port of /health and /metrics for any role (the api's too); absent: none. */
   readonly opsPort: number | undefined;
+  /** API_METRICS: /metrics on the API's own port too (false: only on OPS_PORT, if set). */
+  readonly apiMetrics: boolean;
   /** Trust X-Forwarded-* from a proxy in front (wallet URLs then show the client's scheme and host). */
   readonly trustProxy: boolean;
   /** The service's public address for links (wallet `url`, `next`); absent: from the request. */
@@ -106,6 +108,7 @@ export function loadConfig(env: Env = process.env): Config {
     thirdPartyTimeoutMs: integer(env, 'THIRD_PARTY_TIMEOUT_MS', 5000, 100, 600_000),
     leaseMs: integer(env, 'SCHEDULER_LEASE_MS', 30_000, 1000, 3_600_000),
     opsPort: env.OPS_PORT ? integer(env, 'OPS_PORT', 0, 0, 65535) : undefined,
+    apiMetrics: (env.API_METRICS ?? '') === '' || flag(env, 'API_METRICS'),
     trustProxy: flag(env, 'TRUST_PROXY'),
     publicUrl: publicUrl(env),
     access: accessConfig(env),

@@ -62,3 +62,27 @@ t.test('PUBLIC_URL: links use it, whatever Host the client sends', async (t) => 
   const created = await http('POST', '/api/wallets/', {}, { host: 'evil.example' });
   t.match(created.body.url, /^https:\/\/wallets\.example\.com\/api\/wallets\/[0-9a-f-]{36}\/$/);
 });
+
+t.test('API_METRICS=false: /metrics leaves the API port, OPS_PORT serves it', async (t) => {
+  const db = await createTestDatabase(t, 5);
+  const opsPort = await findFreePort();
+  const api = await startRole(t, 'serve', {
+    DATABASE_URL: db.url,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    OPS_PORT: String(opsPort),
+    API_METRICS: 'false',
+    AUTH: 'off',
+    LOG_LEVEL: 'info',
+  });
+  const url = api.readyMatch?.[1];
+  t.ok(url, 'the api said where it listens');
+  const http = httpClient(url as string);
+  t.equal((await http('GET', '/metrics')).status, 404, 'not on the API port');
+  t.equal((await http('GET', '/health')).status, 200, '/health stays on the API port');
+  const ops = httpClient(`http://127.0.0.1:${opsPort}`);
+  const metrics = await ops('GET', '/metrics');
+  t.equal(metrics.status, 200);
+  t.match(metrics.text, /^process_resident_memory_bytes\{role="serve"\} \d/m, 'on OPS_PORT');
+  t.equal(await api.stop(), 0, 'clean exit');
+});

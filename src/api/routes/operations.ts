@@ -9,6 +9,8 @@ import { createDatabaseProbe } from '../../infra/postgres.ts';
 export interface HealthOptions {
   /** The role's own view of whether it can serve; `ok: false` answers 503 with the details. */
   readonly health: () => Promise<{ ok: boolean } & Record<string, unknown>>;
+  /** Serve /metrics here too; default true. */
+  readonly metrics?: boolean;
 }
 
 /**
@@ -16,7 +18,10 @@ export interface HealthOptions {
  * cheap (a probe answered from a short cache) and says whether the role can serve at all: a role
  * whose database is gone is not ok, whatever else still runs.
  */
-export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { health }) => {
+export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (
+  app,
+  { health, metrics = true },
+) => {
   app.get('/health', { schema: { hide: true } }, async (_request, reply) => {
     const { ok, ...details } = await health().catch((error: Error) => ({
       ok: false,
@@ -25,6 +30,7 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { hea
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', ...details });
   });
 
+  if (!metrics) return;
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.header('content-type', registry.contentType).send(await registry.metrics()),
   );
@@ -35,6 +41,8 @@ export interface OperationsOptions {
   readonly store: EventStore;
   /** AUTH on or off: /ready says which, so an open API is never a surprise. */
   readonly auth: boolean;
+  /** /metrics on the API's port (API_METRICS). */
+  readonly metrics: boolean;
 }
 
 const check = async (probe: () => Promise<unknown>) => {
@@ -48,9 +56,9 @@ const check = async (probe: () => Promise<unknown>) => {
 
 export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (
   app,
-  { pool, store, auth },
+  { pool, store, auth, metrics },
 ) => {
-  await app.register(healthRoutes, { health: createDatabaseProbe(pool) });
+  await app.register(healthRoutes, { health: createDatabaseProbe(pool), metrics });
 
   app.get(
     '/ready',
