@@ -2,8 +2,10 @@
 // all; lanes are claimed by one instance at a time, within each endpoint's room; a lane's due time
 // stays exact while the outbox writer and deliverers change it at once; retries and the sweep.
 import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import t, { type Test } from 'tap';
 import { deliveryIdOf } from '../../notify/fanOut.ts';
+import { ATTEMPTS_SHOWN, listDeliveries } from '../../notify/queries.ts';
 import { migrateNotify, NOTIFY_SCHEMA } from '../../notify/schema.ts';
 import { applyRetries } from '../../notify/store/applyRetries.ts';
 import { claimLanes, type LaneClaim } from '../../notify/store/claimLanes.ts';
@@ -103,6 +105,20 @@ const failed = (at: Date): AttemptRecord => ({
   error: 'HTTP 500.',
   ok: false,
 });
+
+/** Claims the endpoint's first due lane, records its head delivered and lets the lane go. */
+async function deliverHead(pool: pg.Pool, endpointId: string) {
+  const [claim] = await claimLanes(pool, {
+    rooms: new Map([[endpointId, 1]]),
+    now: T0,
+    leaseMs: 1000,
+    instance: 'a',
+  });
+  const { head } = await loadHead(pool, claim as LaneClaim, { now: T0, leaseMs: 1000 });
+  await recordAttempt(pool, claim as LaneClaim, head!, ok(T0), { status: 'delivered' });
+  await releaseLane(pool, claim as LaneClaim);
+  return head!;
+}
 
 t.test(
   'the outbox: deliveries per subscribed endpoint, owners, lanes, checkpoint together',
@@ -343,15 +359,7 @@ t.test('the sweep: deleted endpoints, old finished deliveries, idle lanes', asyn
   const w = randomUUID();
   await write([event(w, 0)]);
   await deleteEndpoint(db.pool, gone, null);
-  const [claim] = await claimLanes(db.pool, {
-    rooms: new Map([[kept, 1]]),
-    now: T0,
-    leaseMs: 1000,
-    instance: 'a',
-  });
-  const { head } = await loadHead(db.pool, claim as LaneClaim, { now: T0, leaseMs: 1000 });
-  await recordAttempt(db.pool, claim as LaneClaim, head!, ok(T0), { status: 'delivered' });
-  await releaseLane(db.pool, claim as LaneClaim);
+  await deliverHead(db.pool, kept);
   t.same(await sweep(db.pool, { now: at(1000), retentionDays: 30 }), { deliveries: 1, lanes: 2 });
   t.equal(await count(), 1, "the deleted endpoint's delivery went; the delivered one stays");
   t.same(await sweep(db.pool, { now: at(31 * 86_400_000), retentionDays: 30 }), {
@@ -360,3 +368,47 @@ t.test('the sweep: deleted endpoints, old finished deliveries, idle lanes', asyn
   });
   t.equal(await count(), 0, 'past its retention');
 });
+
+t.test(
+  'a retry request never reopens a delivered delivery; the listing shows the last attempts',
+  async (t) => {
+    const { db, endpoint, event, write } = await setUp(t);
+    const e = await endpoint();
+    const w = randomUUID();
+    await write([event(w, 0), event(w, 1)]);
+    const head = await deliverHead(db.pool, e);
+    const state = async () =>
+      (
+        await db.pool.query(
+          `select status, attempts, max_attempts, finished_at,
+                (select head_due_at from ${NOTIFY_SCHEMA}.lanes) as lane_due
+         from ${NOTIFY_SCHEMA}.deliveries where delivery_id = $1`,
+          [head.id],
+        )
+      ).rows[0];
+    const before = await state();
+    // Asked for (say, while it was still pending) and applied after it was delivered.
+    await requestRetry(db.pool, { deliveryId: head.id, endpointId: e });
+    t.equal(await applyRetries(db.pool, at(600)), 1);
+    t.same(
+      await state(),
+      before,
+      'still delivered: no attempt added, finished_at and lane as they were',
+    );
+    t.equal(await applyRetries(db.pool, at(700)), 0, 'and the request counts as applied');
+
+    // A delivery with many attempts (manual retries of a failed one add up): the last few are shown.
+    await db.pool.query(
+      `insert into ${NOTIFY_SCHEMA}.attempts (delivery_id, attempt, at, latency_ms)
+     select $1, n, $2, 1 from generate_series(2, 15) n`,
+      [head.id, T0],
+    );
+    const { deliveries } = await listDeliveries(db.pool, { endpointId: e, limit: 10 });
+    const shown = deliveries.find((d) => d.id === head.id)?.attempts.map((a) => a.attempt);
+    t.same(
+      shown,
+      Array.from({ length: ATTEMPTS_SHOWN }, (_, i) => 15 - ATTEMPTS_SHOWN + 1 + i),
+      `the last ${ATTEMPTS_SHOWN}, oldest first`,
+    );
+  },
+);

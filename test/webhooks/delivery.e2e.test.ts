@@ -94,7 +94,8 @@ for (const target of [POSTGRES_TARGET, ESDB_STAND_IN_TARGET]) {
     t.ok(toAlice.verify(after, rotated.body.secret), 'the new secret verifies');
     t.ok(toAlice.verify(after, aliceHook.secret), 'the old one too, for 24 h');
 
-    // The deliveries as the API shows them.
+    // The deliveries as the API shows them (a request arrives before its answer is recorded).
+    await newestDelivery(alice, aliceHook.id, (d) => d.id === after.id && d.status === 'delivered');
     const page = await alice(
       'GET',
       `/api/webhooks/${aliceHook.id}/deliveries?status=delivered&limit=5`,
@@ -213,11 +214,20 @@ t.test('an endpoint down for a while gets everything once it is back, in order',
   for (const [, revisions] of revisionsByWallet(receiver.received)) {
     t.same(revisions, [0, 1, 2, 3], 'in order, each once');
   }
-  const { rows } = await stack.db.pool.query(
-    `select count(*)::int as n from notify.deliveries where endpoint_id = $1 and status = 'delivered'`,
-    [hook.id],
+  // Each recorded delivered once its answer is in (after the receiver saw the request).
+  const delivered = await pollUntil(
+    (n) => `8 delivered (${n})`,
+    async () => {
+      const { rows } = await stack.db.pool.query(
+        `select count(*)::int as n from notify.deliveries
+         where endpoint_id = $1 and status = 'delivered'`,
+        [hook.id],
+      );
+      return rows[0].n as number;
+    },
+    { until: (n) => n === 8, intervalMs: 50 },
   );
-  t.equal(rows[0].n, 8);
+  t.equal(delivered, 8);
 });
 
 t.test(
@@ -235,6 +245,13 @@ t.test(
     await sentinel.until('the 4 events', (r) => r.length === 4);
     await new Promise((resolve) => setTimeout(resolve, 300)); // a few polls of the deliverer
     t.equal(receiver.received.length, 0, 'paused: nothing sent');
+    const waiting = (await stack.http('GET', `/api/webhooks/${hook.id}/deliveries?status=pending`))
+      .body.results[0];
+    const early = await stack.http(
+      'POST',
+      `/api/webhooks/${hook.id}/deliveries/${waiting.id}/retry`,
+    );
+    t.match(early, { status: 409, body: { detail: /^This delivery is pending/ } });
     await stack.http('PATCH', `/api/webhooks/${hook.id}`, { enabled: true });
     await receiver.until('the held events', (r) => r.length === 4);
     t.same(revisionsByWallet(receiver.received).get(wallet), [0, 1, 2, 3], 'held in order');
@@ -292,6 +309,11 @@ t.test(
       retried.every((d: any) => d.attempts.length === 2 && d.attempts[1].status === 200),
       'one more attempt each',
     );
+    const again = await stack.http(
+      'POST',
+      `/api/webhooks/${hook.id}/deliveries/${retried[0].id}/retry`,
+    );
+    t.match(again, { status: 409, body: { detail: /^This delivery was delivered/ } });
     t.equal(
       (await stack.http('POST', `/api/webhooks/${hook.id}/deliveries/${hook.id}/retry`)).status,
       404,
