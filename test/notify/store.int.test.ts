@@ -12,8 +12,8 @@ import { claimLanes, type LaneClaim } from '../../notify/store/claimLanes.ts';
 import { loadHead } from '../../notify/store/loadHead.ts';
 import { type AttemptRecord, recordAttempt } from '../../notify/store/recordAttempt.ts';
 import { releaseLane } from '../../notify/store/releaseLane.ts';
-import { sweep } from '../../notify/store/sweep.ts';
 import { writeOutbox } from '../../notify/store/writeOutbox.ts';
+import { sweep } from '../../notify/sweeper.ts';
 import { readCheckpoint } from '../../projections/checkpoint.ts';
 import { type Position, type RecordedEvent, START } from '../../src/eventstore/eventStore.ts';
 import { withTransaction } from '../../src/infra/postgres.ts';
@@ -360,14 +360,62 @@ t.test('the sweep: deleted endpoints, old finished deliveries, idle lanes', asyn
   await write([event(w, 0)]);
   await deleteEndpoint(db.pool, gone, null);
   await deliverHead(db.pool, kept);
-  t.same(await sweep(db.pool, { now: at(1000), retentionDays: 30 }), { deliveries: 1, lanes: 2 });
+  t.same(await sweep(db.pool, { now: at(1000), retentionDays: 30 }), {
+    purged: 1,
+    expired: 0,
+    lanes: 1,
+    done: true,
+  });
   t.equal(await count(), 1, "the deleted endpoint's delivery went; the delivered one stays");
   t.same(await sweep(db.pool, { now: at(31 * 86_400_000), retentionDays: 30 }), {
-    deliveries: 1,
+    purged: 0,
+    expired: 1,
     lanes: 0,
+    done: true,
   });
   t.equal(await count(), 0, 'past its retention');
 });
+
+t.test(
+  'the sweep keeps up: batch after batch, a deleted endpoint never starving the retention',
+  async (t) => {
+    const { db, endpoint, count } = await setUp(t);
+    const [kept, gone] = [await endpoint(), await endpoint()];
+    // More than a batch (10,000) of each: a deleted endpoint's backlog, old finished deliveries of
+    // another, and one recent delivered one that stays.
+    const add = (endpointId: string, n: number, status: string, finished: Date | null) =>
+      db.pool.query(
+        `insert into ${NOTIFY_SCHEMA}.deliveries (delivery_id, endpoint_id, wallet_id, revision,
+         event_id, event_type, body, recorded_at, max_attempts, next_attempt_at, status, finished_at)
+       select gen_random_uuid(), $1, gen_random_uuid(), 0, gen_random_uuid(), 'Deposited', '{}',
+              $3, 3, $3, $4, $5
+       from generate_series(1, $2)`,
+        [endpointId, n, T0, status, finished],
+      );
+    await add(gone, 12_000, 'pending', null);
+    await add(kept, 12_000, 'delivered', T0);
+    await add(kept, 1, 'failed', at(20 * 86_400_000));
+    await deleteEndpoint(db.pool, gone, null);
+    const now = at(31 * 86_400_000);
+
+    // One round of small batches: each kind had its turn.
+    t.same(await sweep(db.pool, { now, retentionDays: 30, limit: 100, budgetMs: 0 }), {
+      purged: 100,
+      expired: 100,
+      lanes: 0,
+      done: false,
+    });
+    // One sweep at the default batch size goes on until it caught up.
+    t.same(await sweep(db.pool, { now, retentionDays: 30 }), {
+      purged: 11_900,
+      expired: 11_900,
+      lanes: 0,
+      done: true,
+    });
+    t.equal(await count(), 1, 'only the recent one is left');
+    t.equal(await count(`endpoint_id = '${kept}' and finished_at > '${T0.toISOString()}'`), 1);
+  },
+);
 
 t.test(
   'a retry request never reopens a delivered delivery; the listing shows the last attempts',
