@@ -42,6 +42,8 @@ export interface Notify {
   isActive(): boolean;
   /** Claims due deliveries now instead of at the next poll (tests). */
   wake(): void;
+  /** Endpoints whose signing secret this instance cannot read (it leaves them to others). */
+  unreadableSecrets(): string[];
   stop(): Promise<void>;
 }
 
@@ -158,6 +160,7 @@ export function startNotify(options: NotifyOptions): Notify {
     done,
     isActive: () => active,
     wake: () => deliverer?.wake(),
+    unreadableSecrets: () => deliverer?.unreadableSecrets() ?? [],
     stop: async () => {
       controller.abort();
       await done;
