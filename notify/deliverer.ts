@@ -18,7 +18,7 @@ import { releaseLane } from './store/releaseLane.ts';
 
 export interface DelivererOptions {
   readonly pool: pg.Pool;
-  readonly sender: Pick<Sender, 'send'>;
+  readonly sender: Pick<Sender, 'send' | 'retain'>;
   readonly retryScheduleMs: readonly number[];
   readonly concurrencyPerEndpoint: number;
   readonly leaseMs: number;
@@ -143,6 +143,7 @@ export function startDeliverer(options: DelivererOptions) {
         const secrets = readSecrets(endpoint);
         if (!secrets) return;
         const result = await sender.send({
+          endpointId: endpoint.id,
           url: endpoint.url,
           id: head.id,
           body: head.body,
@@ -187,6 +188,8 @@ export function startDeliverer(options: DelivererOptions) {
       if (isDeliverable(endpoint) && room > 0 && readSecrets(endpoint))
         rooms.set(endpoint.id, room);
     }
+    // Connections kept only for endpoints that can be delivered to (and were lately).
+    sender.retain(new Set([...endpoints.values()].filter(isDeliverable).map((e) => e.id)));
     if (rooms.size === 0) return;
     const claims = await claimLanes(pool, { rooms, now: clock(), leaseMs, instance });
     for (const claim of claims) {

@@ -190,6 +190,45 @@ t.test('a hanging endpoint does not hold up another one; its attempts time out',
   t.ok(tried[0].attempts[0].latency_ms >= 450, 'after the timeout');
 });
 
+t.test('endpoints on one origin: a hanging one does not hold up the other', async (t) => {
+  // Each endpoint may have 2 requests in flight; a minute's timeout and an hour's retry wait, so
+  // a request of the healthy endpoint queued behind the hanging one would not arrive in time.
+  const stack = await startWebhookStack(t, {
+    env: {
+      WEBHOOK_CONCURRENCY_PER_ENDPOINT: '2',
+      WEBHOOK_TIMEOUT_MS: '60000',
+      WEBHOOK_LEASE_MS: '120000',
+      WEBHOOK_RETRY_SCHEDULE: '1h',
+    },
+  });
+  const receiver = await startReceiver(t);
+  receiver.answer((r) => (r.path === '/hooks/slow' ? 'hang' : { status: 204 }));
+  await stack.register(stack.http, { url: `${receiver.url}/slow` });
+  const wallets = [await stack.newWallet(stack.http), await stack.newWallet(stack.http)];
+  // Both of the hanging endpoint's connections are taken (the head of each wallet's lane).
+  await receiver.until('2 hanging requests', (r) => r.length === 2);
+  const healthy = await stack.register(stack.http, { url: `${receiver.url}/fast` });
+  for (const wallet of wallets) for (let i = 0; i < 2; i++) await stack.deposit(stack.http, wallet);
+  await receiver.until(
+    'the 4 deposits on the healthy endpoint',
+    (r) => r.filter((x) => x.path === '/hooks/fast').length === 4,
+  );
+  const delivered = await pollUntil(
+    'the 4 recorded',
+    async () => {
+      const path = `/api/webhooks/${healthy.id}/deliveries?status=delivered`;
+      const results = (await stack.http('GET', path)).body.results;
+      return results.length === 4 ? results : undefined;
+    },
+    { intervalMs: 50 },
+  );
+  t.ok(
+    delivered.every((d: any) => d.attempts.length === 1 && d.attempts[0].status === 204),
+    'each at the first attempt: no timeout, no retry',
+  );
+  t.equal(receiver.open(), 2, 'while the other endpoint still hangs');
+});
+
 t.test('an endpoint down for a while gets everything once it is back, in order', async (t) => {
   const stack = await startWebhookStack(t, {
     env: { WEBHOOK_RETRY_SCHEDULE: '50ms,100ms,150ms,200ms,250ms,300ms,300ms,300ms,300ms,300ms' },
