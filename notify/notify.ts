@@ -136,6 +136,7 @@ export function startNotify(options: NotifyOptions): Notify {
         signal,
         clock,
         maxAttempts: attemptsFor(config.retryScheduleMs),
+        retentionDays: config.retentionDays,
         log: (message, details) => log.info(message, details),
         onActive: (now) => {
           active = now;
