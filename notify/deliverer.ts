@@ -66,11 +66,13 @@ export function startDeliverer(options: DelivererOptions) {
   let timer: NodeJS.Timeout | undefined;
   /**
    * Endpoints whose secret this instance cannot read (WEBHOOK_SECRET_KEY missing or another one),
-   * and the stored secrets that failed. A fault of this instance, not of the endpoint: their lanes
-   * are not claimed here (another instance with the key delivers them, or this one once the
-   * registration's secret changes), no attempt is recorded and the endpoint's health is untouched.
+   * and the stored secrets that failed. A fault of this instance, not of the endpoint: found at a
+   * lane's first attempt, after which their lanes are not claimed here (another instance with the
+   * key delivers them, or this one once the registration's secret changes); no attempt is recorded
+   * and the endpoint's health is untouched.
    */
   const unreadable = new Map<string, string>();
+  const storedSecrets = (endpoint: LiveEndpoint) => `${endpoint.secret}|${endpoint.previousSecret}`;
 
   function secretsOf(endpoint: LiveEndpoint, now: Date): string[] {
     const secrets = [openSecret(endpoint.secret, endpoint.id, options.secretKey)];
@@ -85,7 +87,7 @@ export function startDeliverer(options: DelivererOptions) {
 
   /** The endpoint's secrets, or undefined (said once per stored secret) if they cannot be read. */
   function readSecrets(endpoint: LiveEndpoint): string[] | undefined {
-    const stored = `${endpoint.secret}|${endpoint.previousSecret}`;
+    const stored = storedSecrets(endpoint);
     if (unreadable.get(endpoint.id) === stored) return undefined;
     try {
       const secrets = secretsOf(endpoint, clock());
@@ -178,6 +180,7 @@ export function startDeliverer(options: DelivererOptions) {
   async function claimAndWork(): Promise<void> {
     endpoints = new Map((await loadEndpoints(pool)).map((e) => [e.id, e]));
     for (const id of unreadable.keys()) if (!endpoints.has(id)) unreadable.delete(id);
+    metrics.webhookSecretsUnreadable.set(unreadable.size);
     let total = [...inFlight.values()].reduce((a, b) => a + b, 0);
     const rooms = new Map<string, number>();
     for (const endpoint of endpoints.values()) {
@@ -185,8 +188,8 @@ export function startDeliverer(options: DelivererOptions) {
         options.concurrencyPerEndpoint - (inFlight.get(endpoint.id) ?? 0),
         MAX_LANES - total,
       );
-      if (isDeliverable(endpoint) && room > 0 && readSecrets(endpoint))
-        rooms.set(endpoint.id, room);
+      const signable = unreadable.get(endpoint.id) !== storedSecrets(endpoint);
+      if (isDeliverable(endpoint) && room > 0 && signable) rooms.set(endpoint.id, room);
     }
     // Connections kept only for endpoints that can be delivered to (and were lately).
     sender.retain(new Set([...endpoints.values()].filter(isDeliverable).map((e) => e.id)));
