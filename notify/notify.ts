@@ -66,12 +66,20 @@ export function startNotify(options: NotifyOptions): Notify {
     sweep: options.housekeepingMs?.sweep ?? 60_000,
   };
 
-  /** Runs `work` every `ms` (sooner when it says it is not done) while this instance is active. */
-  async function repeat(name: string, ms: number, work: () => Promise<boolean | undefined>) {
-    let wait = ms;
+  /**
+   * Runs `work` every `ms` while this instance is active, the first time `firstMs` after it became
+   * active (and at once again when it says it is not done).
+   */
+  async function repeat(
+    name: string,
+    { ms, firstMs = ms }: { ms: number; firstMs?: number },
+    work: () => Promise<boolean | undefined>,
+  ) {
+    let wait = firstMs;
     while (!signal.aborted) {
       await sleep(wait, undefined, { signal }).catch(() => {});
-      wait = ms;
+      // A standby keeps looking at the first period, so it starts soon once it is active.
+      wait = active ? ms : firstMs;
       if (!active || signal.aborted) continue;
       try {
         if ((await work()) === false) wait = 0;
@@ -94,8 +102,8 @@ export function startNotify(options: NotifyOptions): Notify {
   }
   const housekeeping = () =>
     Promise.all([
-      repeat('housekeeping', every.retries, retriesAndGauge),
-      repeat('sweep', every.sweep, async () => {
+      repeat('housekeeping', { ms: every.retries }, retriesAndGauge),
+      repeat('sweep', { ms: every.sweep, firstMs: every.retries }, async () => {
         const swept = await sweep(pool, {
           now: clock(),
           retentionDays: config.retentionDays,
