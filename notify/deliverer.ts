@@ -18,7 +18,7 @@ import { releaseLane } from './store/releaseLane.ts';
 
 export interface DelivererOptions {
   readonly pool: pg.Pool;
-  readonly sender: Pick<Sender, 'send'>;
+  readonly sender: Pick<Sender, 'send' | 'retain'>;
   readonly retryScheduleMs: readonly number[];
   readonly concurrencyPerEndpoint: number;
   readonly leaseMs: number;
@@ -64,7 +64,15 @@ export function startDeliverer(options: DelivererOptions) {
   let again = false;
   let claimsFailing = false;
   let timer: NodeJS.Timeout | undefined;
-  const unreadable = new Set<string>();
+  /**
+   * Endpoints whose secret this instance cannot read (WEBHOOK_SECRET_KEY missing or another one),
+   * and the stored secrets that failed. A fault of this instance, not of the endpoint: found at a
+   * lane's first attempt, after which their lanes are not claimed here (another instance with the
+   * key delivers them, or this one once the registration's secret changes); no attempt is recorded
+   * and the endpoint's health is untouched.
+   */
+  const unreadable = new Map<string, string>();
+  const storedSecrets = (endpoint: LiveEndpoint) => `${endpoint.secret}|${endpoint.previousSecret}`;
 
   function secretsOf(endpoint: LiveEndpoint, now: Date): string[] {
     const secrets = [openSecret(endpoint.secret, endpoint.id, options.secretKey)];
@@ -77,26 +85,25 @@ export function startDeliverer(options: DelivererOptions) {
     return secrets;
   }
 
-  async function attempt(endpoint: LiveEndpoint, id: string, body: string): Promise<AttemptResult> {
-    let secrets: string[];
+  /** The endpoint's secrets, or undefined (said once per stored secret) if they cannot be read. */
+  function readSecrets(endpoint: LiveEndpoint): string[] | undefined {
+    const stored = storedSecrets(endpoint);
+    if (unreadable.get(endpoint.id) === stored) return undefined;
     try {
-      secrets = secretsOf(endpoint, clock());
+      const secrets = secretsOf(endpoint, clock());
+      unreadable.delete(endpoint.id);
+      return secrets;
     } catch (error) {
       if (!(error instanceof SecretUnreadable)) throw error;
-      if (!unreadable.has(endpoint.id)) log.error(error.message, { endpointId: endpoint.id });
-      unreadable.add(endpoint.id);
-      const at = clock();
-      return {
-        at,
-        latencyMs: 0,
-        httpStatus: null,
-        response: null,
-        error: error.message,
-        ok: false,
-        result: 'refused_target',
-      };
+      unreadable.set(endpoint.id, stored);
+      log.error(`webhook endpoint not delivered by this instance: ${error.message}`, {
+        endpointId: endpoint.id,
+        instance,
+      });
+      return undefined;
+    } finally {
+      metrics.webhookSecretsUnreadable.set(unreadable.size);
     }
-    return sender.send({ url: endpoint.url, id, body, secrets });
   }
 
   /** Disables an endpoint whose every attempt has failed for WEBHOOK_DISABLE_AFTER. */
@@ -135,7 +142,15 @@ export function startDeliverer(options: DelivererOptions) {
         if (!endpoint || !isDeliverable(endpoint)) return;
         const { held, head } = await loadHead(pool, claim, { now: clock(), leaseMs });
         if (!held || !head || head.nextAttemptAt > clock()) return;
-        const result = await attempt(endpoint, head.id, head.body);
+        const secrets = readSecrets(endpoint);
+        if (!secrets) return;
+        const result = await sender.send({
+          endpointId: endpoint.id,
+          url: endpoint.url,
+          id: head.id,
+          body: head.body,
+          secrets,
+        });
         metrics.webhookAttempts.inc({ result: result.result });
         metrics.webhookAttemptDuration.observe(result.latencyMs / 1000);
         const verdict = verdictAfter(head, result.ok, {
@@ -164,6 +179,8 @@ export function startDeliverer(options: DelivererOptions) {
 
   async function claimAndWork(): Promise<void> {
     endpoints = new Map((await loadEndpoints(pool)).map((e) => [e.id, e]));
+    for (const id of unreadable.keys()) if (!endpoints.has(id)) unreadable.delete(id);
+    metrics.webhookSecretsUnreadable.set(unreadable.size);
     let total = [...inFlight.values()].reduce((a, b) => a + b, 0);
     const rooms = new Map<string, number>();
     for (const endpoint of endpoints.values()) {
@@ -171,8 +188,11 @@ export function startDeliverer(options: DelivererOptions) {
         options.concurrencyPerEndpoint - (inFlight.get(endpoint.id) ?? 0),
         MAX_LANES - total,
       );
-      if (isDeliverable(endpoint) && room > 0) rooms.set(endpoint.id, room);
+      const signable = unreadable.get(endpoint.id) !== storedSecrets(endpoint);
+      if (isDeliverable(endpoint) && room > 0 && signable) rooms.set(endpoint.id, room);
     }
+    // Connections kept only for endpoints that can be delivered to (and were lately).
+    sender.retain(new Set([...endpoints.values()].filter(isDeliverable).map((e) => e.id)));
     if (rooms.size === 0) return;
     const claims = await claimLanes(pool, { rooms, now: clock(), leaseMs, instance });
     for (const claim of claims) {
@@ -223,6 +243,8 @@ export function startDeliverer(options: DelivererOptions) {
   return {
     instance,
     wake,
+    /** Endpoints this instance cannot deliver to: their secret is unreadable here (/health). */
+    unreadableSecrets: () => [...unreadable.keys()],
     /** Waits until every lane claimed so far has been worked (tests). */
     async idle() {
       while (polling || working.size > 0) await Promise.allSettled([polling, ...working]);

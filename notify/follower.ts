@@ -18,6 +18,8 @@ export interface FollowerOptions {
   readonly pool: pg.Pool;
   readonly signal: AbortSignal;
   readonly maxAttempts: number;
+  /** WEBHOOK_RETENTION_DAYS (writeOutbox.ts). */
+  readonly retentionDays: number;
   readonly clock: () => Date;
   readonly batchSize?: number;
   readonly standbyPollMs?: number;
@@ -46,6 +48,7 @@ async function followWhileActive(options: FollowerOptions, stop: AbortSignal) {
         events,
         now: options.clock(),
         maxAttempts: options.maxAttempts,
+        retentionDays: options.retentionDays,
       }),
     );
     const last = events.at(-1) as RecordedEvent;

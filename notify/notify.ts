@@ -1,6 +1,7 @@
 // The notify role: the outbox writer (one active per database) follows the global log into
 // deliveries, and every instance delivers them (lanes claimed with SKIP LOCKED and a lease). The
-// active writer also applies retry requests, keeps the oldest-undelivered gauge and sweeps.
+// active writer also applies retry requests, keeps the oldest-undelivered gauge and sweeps (in a
+// loop of its own, so a long sweep never holds up retries).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { EventStore } from '../src/eventstore/eventStore.ts';
@@ -15,7 +16,7 @@ import { migrateNotify, registrationsExist } from './schema.ts';
 import { createSender } from './sender.ts';
 import { applyRetries } from './store/applyRetries.ts';
 import { oldestPending } from './store/oldestPending.ts';
-import { sweep } from './store/sweep.ts';
+import { sweep } from './sweeper.ts';
 
 export interface NotifyOptions {
   readonly pool: pg.Pool;
@@ -26,7 +27,10 @@ export interface NotifyOptions {
   readonly random?: () => number;
   /** Name resolution for the target check (tests: a stand-in resolver). */
   readonly resolve?: Resolve;
-  /** How often retry requests are applied and the gauge is refreshed (default 500 ms / 10 s). */
+  /**
+   * How often retry requests are applied, the gauge is refreshed and the sweep starts (default
+   * 500 ms / 10 s / 60 s; a sweep that did not catch up within its budget goes on at once).
+   */
   readonly housekeepingMs?: { retries?: number; gauge?: number; sweep?: number };
   readonly pollMs?: number;
 }
@@ -38,6 +42,8 @@ export interface Notify {
   isActive(): boolean;
   /** Claims due deliveries now instead of at the next poll (tests). */
   wake(): void;
+  /** Endpoints whose signing secret this instance cannot read (it leaves them to others). */
+  unreadableSecrets(): string[];
   stop(): Promise<void>;
 }
 
@@ -60,31 +66,52 @@ export function startNotify(options: NotifyOptions): Notify {
     sweep: options.housekeepingMs?.sweep ?? 60_000,
   };
 
-  async function housekeeping(): Promise<void> {
-    let gaugeAt = 0;
-    let sweepAt = 0;
+  /**
+   * Runs `work` every `ms` while this instance is active, the first time `firstMs` after it became
+   * active (and at once again when it says it is not done).
+   */
+  async function repeat(
+    name: string,
+    { ms, firstMs = ms }: { ms: number; firstMs?: number },
+    work: () => Promise<boolean | undefined>,
+  ) {
+    let wait = firstMs;
     while (!signal.aborted) {
-      await sleep(every.retries, undefined, { signal }).catch(() => {});
+      await sleep(wait, undefined, { signal }).catch(() => {});
+      // A standby keeps looking at the first period, so it starts soon once it is active.
+      wait = active ? ms : firstMs;
       if (!active || signal.aborted) continue;
       try {
-        if ((await applyRetries(pool, clock())) > 0) deliverer?.wake();
-        const now = clock();
-        if (now.getTime() - gaugeAt >= every.gauge) {
-          gaugeAt = now.getTime();
-          const oldest = await oldestPending(pool);
-          metrics.webhookOldestPending.reset();
-          for (const [endpoint, at] of oldest)
-            metrics.webhookOldestPending.set({ endpoint }, (now.getTime() - at.getTime()) / 1000);
-        }
-        if (now.getTime() - sweepAt >= every.sweep) {
-          sweepAt = now.getTime();
-          await sweep(pool, { now, retentionDays: config.retentionDays });
-        }
+        if ((await work()) === false) wait = 0;
       } catch (error) {
-        log.warn('notify housekeeping failed', { error: (error as Error).message });
+        log.warn(`notify ${name} failed`, { error: (error as Error).message });
       }
     }
   }
+
+  let gaugeAt = 0;
+  async function retriesAndGauge(): Promise<undefined> {
+    if ((await applyRetries(pool, clock())) > 0) deliverer?.wake();
+    const now = clock();
+    if (now.getTime() - gaugeAt < every.gauge) return;
+    gaugeAt = now.getTime();
+    const oldest = await oldestPending(pool);
+    metrics.webhookOldestPending.reset();
+    for (const [endpoint, at] of oldest)
+      metrics.webhookOldestPending.set({ endpoint }, (now.getTime() - at.getTime()) / 1000);
+  }
+  const housekeeping = () =>
+    Promise.all([
+      repeat('housekeeping', { ms: every.retries }, retriesAndGauge),
+      repeat('sweep', { ms: every.sweep, firstMs: every.retries }, async () => {
+        const swept = await sweep(pool, {
+          now: clock(),
+          retentionDays: config.retentionDays,
+          signal,
+        });
+        return swept.done;
+      }),
+    ]);
 
   async function run(): Promise<void> {
     // The registrations are the API's: wait until an API has created them.
@@ -117,6 +144,7 @@ export function startNotify(options: NotifyOptions): Notify {
         signal,
         clock,
         maxAttempts: attemptsFor(config.retryScheduleMs),
+        retentionDays: config.retentionDays,
         log: (message, details) => log.info(message, details),
         onActive: (now) => {
           active = now;
@@ -141,6 +169,7 @@ export function startNotify(options: NotifyOptions): Notify {
     done,
     isActive: () => active,
     wake: () => deliverer?.wake(),
+    unreadableSecrets: () => deliverer?.unreadableSecrets() ?? [],
     stop: async () => {
       controller.abort();
       await done;

@@ -39,12 +39,17 @@ export interface EndpointHealth {
 
 const absent = (error: unknown) => (error as { code?: string }).code === '42P01';
 
+/** Attempts shown per delivery: the last ones (manual retries of a failed one add more). */
+export const ATTEMPTS_SHOWN = 10;
+
 const DELIVERY_COLUMNS = `d.delivery_id, d.seq::text, d.event_id, d.event_type, d.wallet_id,
   d.revision::int, d.status, d.created_at, d.next_attempt_at, d.finished_at,
   coalesce((select json_agg(json_build_object('attempt', a.attempt, 'at', a.at,
               'http_status', a.http_status, 'latency_ms', a.latency_ms, 'response', a.response,
               'error', a.error) order by a.attempt)
-            from ${NOTIFY_SCHEMA}.attempts a where a.delivery_id = d.delivery_id), '[]') as attempts`;
+            from (select * from ${NOTIFY_SCHEMA}.attempts
+                  where delivery_id = d.delivery_id
+                  order by attempt desc limit ${ATTEMPTS_SHOWN}) a), '[]') as attempts`;
 
 interface DeliveryRow {
   delivery_id: string;

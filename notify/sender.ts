@@ -2,6 +2,10 @@
 // an answer's status within the timeout or it failed, the first 1 KiB of the answer kept. Unless
 // private targets are allowed, every connection goes through the target check: a name is
 // resolved, every address checked, and the socket connects to the checked address (targets.ts).
+// Each endpoint has connections of its own (an undici Agent per endpoint id, as many connections
+// as the deliverer lets requests be in flight to it): endpoints on one origin never wait for each
+// other's connections, and a request never queues for one, so its deadline covers only the
+// connecting and the answer.
 import { isIP } from 'node:net';
 import { Agent, buildConnector, request } from 'undici';
 import { errorCode } from '../src/infra/errorCode.ts';
@@ -15,12 +19,15 @@ import {
 } from '../src/webhooks/targets.ts';
 import type { AttemptRecord } from './store/recordAttempt.ts';
 
+/** How long an endpoint's idle connections (and its Agent) are kept. */
+const KEEP_ALIVE_MS = 30_000;
+
 /** How much of an answer is kept with the attempt. */
 export const RESPONSE_BYTES = 1024;
 
 export interface SenderOptions {
   readonly timeoutMs: number;
-  /** Connections kept per origin (the per-endpoint concurrency). */
+  /** Connections per endpoint (the deliverer's per-endpoint concurrency). */
   readonly connections: number;
   readonly allowPrivateTargets: boolean;
   /** Name resolution (tests give a stand-in resolver: DNS rebinding). */
@@ -29,6 +36,8 @@ export interface SenderOptions {
 }
 
 export interface Outgoing {
+  /** Whose connections it goes on. */
+  readonly endpointId: string;
   readonly url: string;
   readonly id: string;
   readonly body: string;
@@ -71,33 +80,66 @@ export function createSender(options: SenderOptions) {
     timeout: options.timeoutMs,
     lookup: safeLookup(options.resolve ?? systemResolve),
   });
-  const dispatcher = new Agent({
-    connections: options.connections,
-    keepAliveTimeout: 30_000,
-    // The attempt's own deadline (an AbortSignal) decides; undici's timers are coarse.
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    connect: options.allowPrivateTargets
-      ? direct
-      : (opts, callback) => {
-          // A literal address is never looked up: check it here.
-          const host = opts.hostname.replace(/^\[|\]$/g, '');
-          const why = isIP(host) !== 0 ? refusedAddress(host) : undefined;
-          if (why) {
-            callback(
-              new TargetRefused(
-                `The host ${host} is ${why}: webhooks may not target loopback, private, link-local or metadata addresses.`,
-              ),
-              null,
-            );
-            return;
-          }
-          checked(opts, callback);
-        },
-  });
+  const connect: Agent.Options['connect'] = options.allowPrivateTargets
+    ? direct
+    : (opts, callback) => {
+        // A literal address is never looked up: check it here.
+        const host = opts.hostname.replace(/^\[|\]$/g, '');
+        const why = isIP(host) !== 0 ? refusedAddress(host) : undefined;
+        if (why) {
+          callback(
+            new TargetRefused(
+              `The host ${host} is ${why}: webhooks may not target loopback, private, link-local or metadata addresses.`,
+            ),
+            null,
+          );
+          return;
+        }
+        checked(opts, callback);
+      };
+  const agents = new Map<string, { agent: Agent; busy: number; usedAt: number }>();
+
+  function agentOf(endpointId: string) {
+    let entry = agents.get(endpointId);
+    if (!entry) {
+      const agent = new Agent({
+        connections: options.connections,
+        keepAliveTimeout: KEEP_ALIVE_MS,
+        // The attempt's own deadline (an AbortSignal) decides; undici's timers are coarse.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        connect,
+      });
+      entry = { agent, busy: 0, usedAt: performance.now() };
+      agents.set(endpointId, entry);
+    }
+    return entry;
+  }
+
+  /** Closes the connections of endpoints not named (deleted, paused, disabled) and of idle ones. */
+  function retain(endpointIds: ReadonlySet<string>): void {
+    const now = performance.now();
+    for (const [id, entry] of agents) {
+      if (entry.busy > 0 || (endpointIds.has(id) && now - entry.usedAt < KEEP_ALIVE_MS)) continue;
+      agents.delete(id);
+      entry.agent.close().catch(() => {});
+    }
+  }
+
   const userAgent = options.userAgent ?? 'wallet-ledger-webhooks/0.1';
 
   async function send(outgoing: Outgoing): Promise<AttemptResult> {
+    const pool = agentOf(outgoing.endpointId);
+    pool.busy++;
+    try {
+      return await post(outgoing, pool.agent);
+    } finally {
+      pool.busy--;
+      pool.usedAt = performance.now();
+    }
+  }
+
+  async function post(outgoing: Outgoing, dispatcher: Agent): Promise<AttemptResult> {
     const at = new Date();
     const timestamp = Math.floor(at.getTime() / 1000);
     const started = performance.now();
@@ -157,7 +199,15 @@ export function createSender(options: SenderOptions) {
     };
   }
 
-  return { send, close: () => dispatcher.close() };
+  return {
+    send,
+    retain,
+    close: async () => {
+      const closing = [...agents.values()].map((entry) => entry.agent.close());
+      agents.clear();
+      await Promise.allSettled(closing);
+    },
+  };
 }
 
 export type Sender = ReturnType<typeof createSender>;

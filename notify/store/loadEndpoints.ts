@@ -29,3 +29,12 @@ export async function loadEndpoints(db: Pick<pg.Pool, 'query'>): Promise<LiveEnd
 /** Enabled by its owner and not disabled for failing since it was last enabled. */
 export const isDeliverable = (endpoint: LiveEndpoint): boolean =>
   endpoint.enabled && (endpoint.disabledAt === null || endpoint.disabledAt < endpoint.enabledAt);
+
+/**
+ * Since when the endpoint has not been deliverable: paused, since its last change (when it was
+ * paused, or later); disabled for failing, since then. null: it is deliverable.
+ */
+export function dormantSince(endpoint: LiveEndpoint): Date | null {
+  if (!endpoint.enabled) return endpoint.updatedAt;
+  return isDeliverable(endpoint) ? null : endpoint.disabledAt;
+}

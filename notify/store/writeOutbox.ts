@@ -7,7 +7,7 @@ import { storeCheckpoint } from '../../projections/checkpoint.ts';
 import type { Position, RecordedEvent } from '../../src/eventstore/eventStore.ts';
 import { deliveryIdOf, isSubscribed, walletIdOf, webhookBody } from '../fanOut.ts';
 import { NOTIFY_SCHEMA } from '../schema.ts';
-import { loadEndpoints } from './loadEndpoints.ts';
+import { dormantSince, loadEndpoints } from './loadEndpoints.ts';
 
 type Client = Pick<pg.PoolClient, 'query'>;
 
@@ -18,6 +18,11 @@ export interface OutboxBatch {
   readonly now: Date;
   /** Attempts a delivery gets before it fails (WEBHOOK_RETRY_SCHEDULE's length + 1). */
   readonly maxAttempts: number;
+  /**
+   * WEBHOOK_RETENTION_DAYS: an endpoint paused or disabled for longer gets no new deliveries
+   * (what it has waiting is given up once that old: expireDormant.ts).
+   */
+  readonly retentionDays: number;
 }
 
 /** Owners of the batch's wallets: created in it, or found in the table. */
@@ -65,7 +70,10 @@ export async function writeOutbox(client: Client, batch: OutboxBatch): Promise<n
   const last = events.at(-1);
   if (!last) return 0;
   await recordOwners(client, events);
-  const endpoints = await loadEndpoints(client);
+  const cutoff = now.getTime() - batch.retentionDays * 86_400_000;
+  const endpoints = (await loadEndpoints(client)).filter(
+    (endpoint) => (dormantSince(endpoint)?.getTime() ?? cutoff) >= cutoff,
+  );
   const columns = {
     id: [] as string[],
     endpoint: [] as string[],

@@ -175,6 +175,8 @@ const COMMANDS: readonly Command<Cli>[] = [
       const notify = startNotifyRole(runtime);
       const ops = await startOpsRole(runtime, () => ({
         outbox: notify.isActive() ? 'active' : 'standby',
+        // Endpoints left to other instances: this one lacks their WEBHOOK_SECRET_KEY.
+        unreadable_webhook_secrets: notify.unreadableSecrets(),
       }));
       return runUntilSignalled(runtime, ops ? [notify, ops] : [notify]);
     },

@@ -2,7 +2,7 @@
 // them the same way.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { type NotifyOptions, startNotify } from '../../notify/notify.ts';
+import { type Notify, type NotifyOptions, startNotify } from '../../notify/notify.ts';
 import { runProjector } from '../../projections/projector.ts';
 import { createProjectionWaiter } from '../../projections/queries.ts';
 import { createPayoutClient } from '../../scheduler/payoutClient.ts';
@@ -205,7 +205,7 @@ export async function startSchedulerRole(
 export function startNotifyRole(
   runtime: Runtime,
   options: Partial<Omit<NotifyOptions, 'pool' | 'store' | 'log'>> = {},
-): Running & { isActive(): boolean } {
+): Running & Pick<Notify, 'isActive' | 'unreadableSecrets'> {
   const notify = startNotify({
     pool: runtime.db.pool,
     store: runtime.store,
@@ -213,7 +213,8 @@ export function startNotifyRole(
     log: runtime.log,
     ...options,
   });
-  return { name: 'notify', done: notify.done, isActive: notify.isActive, stop: notify.stop };
+  const { done, isActive, unreadableSecrets, stop } = notify;
+  return { name: 'notify', done, isActive, unreadableSecrets, stop };
 }
 
 const TRANSACTION_SERVICE = nodeScriptArgs('../../transaction-service/main.ts', import.meta.url);

@@ -117,6 +117,11 @@ export const metrics = {
     help: '1 while this notify instance writes the outbox, 0 while it stands by (it delivers either way)',
     registers: [registry],
   }),
+  webhookSecretsUnreadable: new Gauge({
+    name: 'webhook_secrets_unreadable',
+    help: 'Webhook endpoints this notify instance cannot sign for (WEBHOOK_SECRET_KEY missing or another)',
+    registers: [registry],
+  }),
   webhookAttempts: new Counter({
     name: 'webhook_delivery_attempts_total',
     help: 'Webhook delivery attempts by result (delivered, http_error, timeout, connection_error, refused_target)',

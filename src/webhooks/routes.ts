@@ -310,7 +310,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRoutesOptions> = as
     {
       config,
       schema: {
-        summary: "An endpoint's deliveries, newest first, with every attempt",
+        summary: "An endpoint's deliveries, newest first, each with its last 10 attempts",
         params: WebhookParams,
         querystring: DeliveriesQuery,
         response: { 200: DeliveryPage, ...errors },
@@ -340,9 +340,9 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRoutesOptions> = as
     {
       config,
       schema: {
-        summary: 'Attempt a delivery again now (a failed one gets one more attempt)',
+        summary: 'Attempt a failed delivery again now: it gets one more attempt',
         params: DeliveryParams,
-        response: { 202: DeliverySchema, ...errors },
+        response: { 202: DeliverySchema, 409: ErrorResponse, ...errors },
       },
     },
     async (request, reply) => {
@@ -351,6 +351,16 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRoutesOptions> = as
       const deliveryId = request.params.deliveryId.toLowerCase();
       const delivery = isUuid(deliveryId) ? await findDelivery(pool, id, deliveryId) : undefined;
       if (!delivery) throw notFound();
+      // Only a failed one: each retry adds an attempt, so a delivered or a pending one (still
+      // being attempted on its own) is not retried, and attempts cannot be piled up on it.
+      if (delivery.status !== 'failed') {
+        throw new RequestError(409, {
+          detail:
+            delivery.status === 'delivered'
+              ? 'This delivery was delivered: there is nothing to retry.'
+              : 'This delivery is pending: it is attempted again by itself (see next_attempt).',
+        });
+      }
       const requestedAt = await requestRetry(pool, { deliveryId, endpointId: id });
       return reply
         .code(202)

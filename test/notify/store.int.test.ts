@@ -2,16 +2,18 @@
 // all; lanes are claimed by one instance at a time, within each endpoint's room; a lane's due time
 // stays exact while the outbox writer and deliverers change it at once; retries and the sweep.
 import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import t, { type Test } from 'tap';
 import { deliveryIdOf } from '../../notify/fanOut.ts';
+import { ATTEMPTS_SHOWN, listDeliveries } from '../../notify/queries.ts';
 import { migrateNotify, NOTIFY_SCHEMA } from '../../notify/schema.ts';
 import { applyRetries } from '../../notify/store/applyRetries.ts';
 import { claimLanes, type LaneClaim } from '../../notify/store/claimLanes.ts';
 import { loadHead } from '../../notify/store/loadHead.ts';
 import { type AttemptRecord, recordAttempt } from '../../notify/store/recordAttempt.ts';
 import { releaseLane } from '../../notify/store/releaseLane.ts';
-import { sweep } from '../../notify/store/sweep.ts';
 import { writeOutbox } from '../../notify/store/writeOutbox.ts';
+import { sweep } from '../../notify/sweeper.ts';
 import { readCheckpoint } from '../../projections/checkpoint.ts';
 import { type Position, type RecordedEvent, START } from '../../src/eventstore/eventStore.ts';
 import { withTransaction } from '../../src/infra/postgres.ts';
@@ -73,7 +75,7 @@ async function setUp(t: Test) {
   const write = async (events: RecordedEvent[], now = T0) => {
     const from = checkpoint;
     const written = await withTransaction(db.pool, (client) =>
-      writeOutbox(client, { from, events, now, maxAttempts: 3 }),
+      writeOutbox(client, { from, events, now, maxAttempts: 3, retentionDays: 30 }),
     );
     checkpoint = (events.at(-1) as RecordedEvent).position;
     return written;
@@ -103,6 +105,20 @@ const failed = (at: Date): AttemptRecord => ({
   error: 'HTTP 500.',
   ok: false,
 });
+
+/** Claims the endpoint's first due lane, records its head delivered and lets the lane go. */
+async function deliverHead(pool: pg.Pool, endpointId: string) {
+  const [claim] = await claimLanes(pool, {
+    rooms: new Map([[endpointId, 1]]),
+    now: T0,
+    leaseMs: 1000,
+    instance: 'a',
+  });
+  const { head } = await loadHead(pool, claim as LaneClaim, { now: T0, leaseMs: 1000 });
+  await recordAttempt(pool, claim as LaneClaim, head!, ok(T0), { status: 'delivered' });
+  await releaseLane(pool, claim as LaneClaim);
+  return head!;
+}
 
 t.test(
   'the outbox: deliveries per subscribed endpoint, owners, lanes, checkpoint together',
@@ -148,12 +164,18 @@ t.test('the outbox is written with its checkpoint or not at all', async (t) => {
   const wallet = randomUUID();
   const first = [event(wallet, 0), event(wallet, 1)];
   await withTransaction(db.pool, (client) =>
-    writeOutbox(client, { from: START, events: first, now: T0, maxAttempts: 3 }),
+    writeOutbox(client, { from: START, events: first, now: T0, maxAttempts: 3, retentionDays: 30 }),
   );
   // A second writer that read the same checkpoint (it should have waited for the lock) fails whole.
   await t.rejects(
     withTransaction(db.pool, (client) =>
-      writeOutbox(client, { from: START, events: [event(wallet, 2)], now: T0, maxAttempts: 3 }),
+      writeOutbox(client, {
+        from: START,
+        events: [event(wallet, 2)],
+        now: T0,
+        maxAttempts: 3,
+        retentionDays: 30,
+      }),
     ),
     { name: 'CheckpointMovedError' },
   );
@@ -164,7 +186,7 @@ t.test('the outbox is written with its checkpoint or not at all', async (t) => {
     `update ${NOTIFY_SCHEMA}.checkpoint set commit_position = null, prepare_position = null`,
   );
   await withTransaction(db.pool, (client) =>
-    writeOutbox(client, { from: START, events: first, now: T0, maxAttempts: 3 }),
+    writeOutbox(client, { from: START, events: first, now: T0, maxAttempts: 3, retentionDays: 30 }),
   );
   t.equal(await count(), 2);
 });
@@ -316,7 +338,13 @@ t.test('a lane is never left saying nothing is due while a delivery waits in it'
     `select commit_position from ${NOTIFY_SCHEMA}.checkpoint`,
   );
   const from = { commit: BigInt(cp[0].commit_position), prepare: BigInt(cp[0].commit_position) };
-  await writeOutbox(writer, { from, events: [event(w, 1)], now: T0, maxAttempts: 3 });
+  await writeOutbox(writer, {
+    from,
+    events: [event(w, 1)],
+    now: T0,
+    maxAttempts: 3,
+    retentionDays: 30,
+  });
   // ...when the deliverer finishes revision 0 and works out the lane's next due time: it must wait
   // for the writer (the lane's lock) and then see revision 1.
   const recording = recordAttempt(db.pool, claim as LaneClaim, head!, ok(T0), {
@@ -343,20 +371,187 @@ t.test('the sweep: deleted endpoints, old finished deliveries, idle lanes', asyn
   const w = randomUUID();
   await write([event(w, 0)]);
   await deleteEndpoint(db.pool, gone, null);
-  const [claim] = await claimLanes(db.pool, {
-    rooms: new Map([[kept, 1]]),
-    now: T0,
-    leaseMs: 1000,
-    instance: 'a',
+  await deliverHead(db.pool, kept);
+  t.same(await sweep(db.pool, { now: at(1000), retentionDays: 30 }), {
+    purged: 1,
+    dormant: 0,
+    expired: 0,
+    lanes: 1,
+    done: true,
   });
-  const { head } = await loadHead(db.pool, claim as LaneClaim, { now: T0, leaseMs: 1000 });
-  await recordAttempt(db.pool, claim as LaneClaim, head!, ok(T0), { status: 'delivered' });
-  await releaseLane(db.pool, claim as LaneClaim);
-  t.same(await sweep(db.pool, { now: at(1000), retentionDays: 30 }), { deliveries: 1, lanes: 2 });
   t.equal(await count(), 1, "the deleted endpoint's delivery went; the delivered one stays");
   t.same(await sweep(db.pool, { now: at(31 * 86_400_000), retentionDays: 30 }), {
-    deliveries: 1,
+    purged: 0,
+    dormant: 0,
+    expired: 1,
     lanes: 0,
+    done: true,
   });
   t.equal(await count(), 0, 'past its retention');
 });
+
+t.test(
+  'the sweep keeps up: batch after batch, a deleted endpoint never starving the retention',
+  async (t) => {
+    const { db, endpoint, count } = await setUp(t);
+    const [kept, gone] = [await endpoint(), await endpoint()];
+    // More than a batch (10,000) of each: a deleted endpoint's backlog, old finished deliveries of
+    // another, and one recent delivered one that stays.
+    const add = (endpointId: string, n: number, status: string, finished: Date | null) =>
+      db.pool.query(
+        `insert into ${NOTIFY_SCHEMA}.deliveries (delivery_id, endpoint_id, wallet_id, revision,
+         event_id, event_type, body, recorded_at, max_attempts, next_attempt_at, status, finished_at)
+       select gen_random_uuid(), $1, gen_random_uuid(), 0, gen_random_uuid(), 'Deposited', '{}',
+              $3, 3, $3, $4, $5
+       from generate_series(1, $2)`,
+        [endpointId, n, T0, status, finished],
+      );
+    await add(gone, 12_000, 'pending', null);
+    await add(kept, 12_000, 'delivered', T0);
+    await add(kept, 1, 'failed', at(20 * 86_400_000));
+    await deleteEndpoint(db.pool, gone, null);
+    const now = at(31 * 86_400_000);
+
+    // One round of small batches: each kind had its turn.
+    t.same(await sweep(db.pool, { now, retentionDays: 30, limit: 100, budgetMs: 0 }), {
+      purged: 100,
+      dormant: 0,
+      expired: 100,
+      lanes: 0,
+      done: false,
+    });
+    // One sweep at the default batch size goes on until it caught up.
+    t.same(await sweep(db.pool, { now, retentionDays: 30 }), {
+      purged: 11_900,
+      dormant: 0,
+      expired: 11_900,
+      lanes: 0,
+      done: true,
+    });
+    t.equal(await count(), 1, 'only the recent one is left');
+    t.equal(await count(`endpoint_id = '${kept}' and finished_at > '${T0.toISOString()}'`), 1);
+  },
+);
+
+t.test(
+  'a retry request never reopens a delivered delivery; the listing shows the last attempts',
+  async (t) => {
+    const { db, endpoint, event, write } = await setUp(t);
+    const e = await endpoint();
+    const w = randomUUID();
+    await write([event(w, 0), event(w, 1)]);
+    const head = await deliverHead(db.pool, e);
+    const state = async () =>
+      (
+        await db.pool.query(
+          `select status, attempts, max_attempts, finished_at,
+                (select head_due_at from ${NOTIFY_SCHEMA}.lanes) as lane_due
+         from ${NOTIFY_SCHEMA}.deliveries where delivery_id = $1`,
+          [head.id],
+        )
+      ).rows[0];
+    const before = await state();
+    // Asked for (say, while it was still pending) and applied after it was delivered.
+    await requestRetry(db.pool, { deliveryId: head.id, endpointId: e });
+    t.equal(await applyRetries(db.pool, at(600)), 1);
+    t.same(
+      await state(),
+      before,
+      'still delivered: no attempt added, finished_at and lane as they were',
+    );
+    t.equal(await applyRetries(db.pool, at(700)), 0, 'and the request counts as applied');
+
+    // A delivery with many attempts (manual retries of a failed one add up): the last few are shown.
+    await db.pool.query(
+      `insert into ${NOTIFY_SCHEMA}.attempts (delivery_id, attempt, at, latency_ms)
+     select $1, n, $2, 1 from generate_series(2, 15) n`,
+      [head.id, T0],
+    );
+    const { deliveries } = await listDeliveries(db.pool, { endpointId: e, limit: 10 });
+    const shown = deliveries.find((d) => d.id === head.id)?.attempts.map((a) => a.attempt);
+    t.same(
+      shown,
+      Array.from({ length: ATTEMPTS_SHOWN }, (_, i) => 15 - ATTEMPTS_SHOWN + 1 + i),
+      `the last ${ATTEMPTS_SHOWN}, oldest first`,
+    );
+  },
+);
+
+t.test(
+  'an endpoint paused or disabled longer than the retention: nothing new, the old given up',
+  async (t) => {
+    const { db, endpoint, event, write, count } = await setUp(t);
+    const DAY = 86_400_000;
+    const [paused, disabled, pausedLately, active] = [
+      await endpoint(),
+      await endpoint(),
+      await endpoint(),
+      await endpoint(),
+    ];
+    const [w1, w2] = [randomUUID(), randomUUID()];
+    // 40 days ago all four were deliverable: each got these (still pending).
+    await write([event(w1, 0), event(w1, 1), event(w2, 0)], at(-40 * DAY));
+    await db.pool.query(`update ${NOTIFY_SCHEMA}.deliveries set created_at = $1`, [at(-40 * DAY)]);
+    // Then: paused 31 days ago, disabled for failing 31 days ago, paused a day ago.
+    await db.pool.query(
+      `update webhooks.endpoints set enabled = false, updated_at = $2 where endpoint_id = $1`,
+      [paused, at(-31 * DAY)],
+    );
+    await db.pool.query(
+      `insert into ${NOTIFY_SCHEMA}.endpoint_health (endpoint_id, failing_since, disabled_at,
+       disabled_reason) values ($1, $2, $3, 'failing')`,
+      [disabled, at(-36 * DAY), at(-31 * DAY)],
+    );
+    await db.pool.query(
+      `update webhooks.endpoints set enabled_at = $2, updated_at = $2 where endpoint_id = $1`,
+      [disabled, at(-50 * DAY)],
+    );
+    await db.pool.query(
+      `update webhooks.endpoints set enabled = false, updated_at = $2 where endpoint_id = $1`,
+      [pausedLately, at(-DAY)],
+    );
+
+    t.equal(
+      await write([event(w1, 2)]),
+      2,
+      'now only the active one and the one paused lately get it',
+    );
+    const of = (id: string, status: string) =>
+      count(`endpoint_id = '${id}' and status = '${status}'`);
+    t.equal(await of(paused, 'pending'), 3);
+    t.equal(await of(pausedLately, 'pending'), 4);
+
+    const swept = await sweep(db.pool, { now: T0, retentionDays: 30 });
+    t.match(swept, { dormant: 4, done: true }, "the long-paused and the long-disabled one's lanes");
+    for (const id of [paused, disabled]) {
+      t.equal(await of(id, 'pending'), 0, 'nothing of theirs waits any more');
+      t.equal(await of(id, 'failed'), 3, 'given up');
+    }
+    t.equal(await of(pausedLately, 'pending'), 4, 'paused lately: still held, in order');
+    t.equal(await of(active, 'pending'), 4);
+    const { rows: why } = await db.pool.query(
+      `select a.attempt, a.error, d.attempts from ${NOTIFY_SCHEMA}.attempts a
+     join ${NOTIFY_SCHEMA}.deliveries d using (delivery_id) where d.endpoint_id = $1 limit 1`,
+      [paused],
+    );
+    t.match(why[0], {
+      attempt: 1,
+      attempts: 1,
+      error: /^Not sent: the endpoint was paused or disabled for more than 30 days/,
+    });
+    const { rows: lanes } = await db.pool.query(
+      `select count(*)::int as n from ${NOTIFY_SCHEMA}.lanes where endpoint_id = any($1::uuid[])`,
+      [[paused, disabled]],
+    );
+    t.equal(lanes[0].n, 0, 'their lanes were idle and went');
+
+    // Resumed: it receives from then on.
+    await db.pool.query(
+      `update webhooks.endpoints set enabled = true, enabled_at = $2, updated_at = $2
+     where endpoint_id = $1`,
+      [paused, at(1000)],
+    );
+    t.equal(await write([event(w2, 1)], at(2000)), 3);
+    t.equal(await of(paused, 'pending'), 1);
+  },
+);

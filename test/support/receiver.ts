@@ -7,6 +7,8 @@ import { Webhook } from 'standardwebhooks';
 import type { Test } from 'tap';
 
 export interface Received {
+  /** The request's path (endpoints may share a receiver). */
+  readonly path: string;
   readonly id: string;
   readonly timestamp: string;
   readonly signature: string;
@@ -62,6 +64,7 @@ export async function startReceiver(
       json = { type: '', timestamp: '', data: { walletId: '', revision: -1 } };
     }
     const entry: Received = {
+      path: request.url ?? '',
       id: header('webhook-id'),
       timestamp: header('webhook-timestamp'),
       signature: header('webhook-signature'),

@@ -2,7 +2,7 @@
 // notify role in the same process, short retry waits and timeouts, and helpers to make owner keys
 // and wallet events.
 import type { Test } from 'tap';
-import { type Running, startNotifyRole } from '../../src/cli/runtime.ts';
+import { startNotifyRole } from '../../src/cli/runtime.ts';
 import {
   type Http,
   httpClient,
@@ -13,7 +13,7 @@ import {
 
 export interface WebhookStack extends Stack {
   /** Starts the notify role (stopped with the test); the first one starts with the stack. */
-  startNotify(options?: Parameters<typeof startNotifyRole>[1]): Running;
+  startNotify(options?: Parameters<typeof startNotifyRole>[1]): ReturnType<typeof startNotifyRole>;
   /** A client with a new key of this owner (every scope unless given). */
   ownerClient(owner: string, scopes?: string[]): Promise<Http>;
   newWallet(http: Http, body?: object): Promise<string>;
