@@ -2,14 +2,14 @@
 // `npm start` stops, they answer 503 with Retry-After (never a 500, no stack trace) and their
 // /health says they cannot serve; when it starts again, on the same port, they recover by
 // themselves.
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { findFreePort } from '../../src/infra/ports.ts';
 import { startService, stopService } from '../support/cli.ts';
 import { pollUntil } from '../support/poll.ts';
 import { type HttpResponse, httpClient } from '../support/stack.ts';
+import { tempDir } from '../support/tempDir.ts';
 
 /** The first answer of `request` that `done` accepts (polling, up to a bound). */
 const eventually = (
@@ -23,9 +23,7 @@ const eventually = (
 t.setTimeout(300_000);
 
 t.test('a serve and a project role beside npm start ride out its restart', async (t) => {
-  const base = await mkdtemp(path.join(os.tmpdir(), 'wallet-rejoin-'));
-  await chmod(base, 0o755);
-  t.teardown(() => rm(base, { recursive: true, force: true }));
+  const base = await tempDir(t, 'wallet-rejoin-');
   const dataDir = path.join(base, 'data');
   const [startPort, servePort, opsPort] = [
     await findFreePort(),
