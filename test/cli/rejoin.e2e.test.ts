@@ -8,7 +8,7 @@ import t from 'tap';
 import { findFreePort } from '../../src/infra/ports.ts';
 import { startService, stopService } from '../support/cli.ts';
 import { pollUntil } from '../support/poll.ts';
-import { type HttpResponse, httpClient } from '../support/stack.ts';
+import { type Http, type HttpResponse, httpClient } from '../support/stack.ts';
 import { tempDir } from '../support/tempDir.ts';
 
 /** The first answer of `request` that `done` accepts (polling, up to a bound). */
@@ -17,6 +17,14 @@ const eventually = (
   request: () => Promise<HttpResponse>,
   done: (response: HttpResponse) => boolean,
 ) => pollUntil(what, request, { until: done, timeoutMs: 15_000 });
+
+/** The first answer of `/health` that says healthy (200), or, with `up` false, that says not. */
+const healthOnce = (what: string, http: Http, up = true) =>
+  eventually(
+    what,
+    () => http('GET', '/health'),
+    (r) => (r.status === 200) === up,
+  );
 
 // Several service processes one after another (tsx compiles each): more than the default timeout
 // on a busy 2-core machine. A bound, not a measurement.
@@ -69,20 +77,12 @@ t.test('a serve and a project role beside npm start ride out its restart', async
   const deposit = await api('PATCH', `/api/wallets/${id}/deposit/`, { amount: '1.00' });
   t.equal(deposit.status, 503, 'a command too');
   t.equal((await api('POST', '/api/wallets/', {})).status, 503);
-  const health = await eventually(
-    'the api to say it cannot serve',
-    () => api('GET', '/health'),
-    (r) => r.status !== 200,
-  );
+  const health = await healthOnce('the api to say it cannot serve', api, false);
   t.equal(health.status, 503, 'the api is not healthy');
   t.equal(health.body.status, 'unavailable');
   t.match(health.body.error, /database is unavailable/);
   t.equal((await api('GET', '/ready')).status, 503);
-  const opsHealth = await eventually(
-    'the projector to say it cannot serve',
-    () => ops('GET', '/health'),
-    (r) => r.status !== 200,
-  );
+  const opsHealth = await healthOnce('the projector to say it cannot serve', ops, false);
   t.equal(opsHealth.status, 503, 'nor is the projector beside it');
   t.equal(opsHealth.body.status, 'unavailable');
 
@@ -98,16 +98,7 @@ t.test('a serve and a project role beside npm start ride out its restart', async
   const again = await api('PATCH', `/api/wallets/${id}/deposit/`, { amount: '1.00' });
   t.equal(again.status, 200, 'and writes');
   t.equal(again.body.balance, '43.00');
-  t.equal(
-    (
-      await eventually(
-        'the api to be healthy again',
-        () => api('GET', '/health'),
-        (r) => r.status === 200,
-      )
-    ).status,
-    200,
-  );
+  t.equal((await healthOnce('the api to be healthy again', api)).status, 200);
   t.equal((await api('GET', '/ready')).status, 200);
   const listed = await eventually(
     'both deposits listed',
@@ -115,16 +106,7 @@ t.test('a serve and a project role beside npm start ride out its restart', async
     (r) => r.body?.results?.length === 2,
   );
   t.equal(listed.body.results.length, 2, 'a projector runs again: both deposits are listed');
-  t.equal(
-    (
-      await eventually(
-        'the projector to be healthy again',
-        () => ops('GET', '/health'),
-        (r) => r.status === 200,
-      )
-    ).status,
-    200,
-  );
+  t.equal((await healthOnce('the projector to be healthy again', ops)).status, 200);
 
   for (const role of [serve, project, main]) t.equal(await stopService(role.child), 0);
   const logs = serve.output();
