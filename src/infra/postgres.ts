@@ -123,11 +123,6 @@ export function createDatabaseProbe(pool: pg.Pool, ttlMs = 1000): () => Promise<
  * a set-based insert, `select * from unnest($1::uuid[], $2::text[], ...)`.
  */
 export function toColumns<T>(rows: readonly T[], row: (r: T) => readonly unknown[]): unknown[][] {
-  const columns: unknown[][] = [];
-  for (const r of rows) {
-    row(r).forEach((value, i) => {
-      (columns[i] ??= []).push(value);
-    });
-  }
-  return columns;
+  const values = rows.map(row);
+  return Array.from({ length: values[0]?.length ?? 0 }, (_, i) => values.map((v) => v[i]));
 }
