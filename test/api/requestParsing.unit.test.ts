@@ -22,7 +22,7 @@ t.test('a date the calendar does not have is refused saying so', async (t) => {
     ['2030-01-01T24:00:00Z', '24:00:00 is not a valid time of day.'],
     ['2030-01-01T23:60Z', '23:60 is not a valid time of day.'],
     ['2030-01-01T23:59:60Z', '23:59:60 is not a valid time of day.'],
-  ]) {
+  ] as const) {
     t.same(read(text), { scheduled_time: [message] }, text);
   }
   t.same(read('2030-02-29T00:00:00Z', 'at'), {
