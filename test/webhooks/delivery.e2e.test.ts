@@ -215,11 +215,21 @@ t.test('an endpoint down for a while gets everything once it is back, in order',
   for (const [, revisions] of revisionsByWallet(receiver.received)) {
     t.same(revisions, [0, 1, 2, 3], 'in order, each once');
   }
-  const { rows } = await stack.db.pool.query(
-    `select count(*)::int as n from notify.deliveries where endpoint_id = $1 and status = 'delivered'`,
-    [hook.id],
+  // Recorded a moment after the receiver answered: wait until all 8 have ended, then see how.
+  const ended = await pollUntil(
+    'all 8 deliveries ended',
+    async () => {
+      const { rows } = await stack.db.pool.query(
+        `select count(*) filter (where status <> 'pending')::int as ended,
+                count(*) filter (where status = 'delivered')::int as delivered
+         from notify.deliveries where endpoint_id = $1`,
+        [hook.id],
+      );
+      return rows[0];
+    },
+    { until: (counts) => counts.ended === 8 },
   );
-  t.equal(rows[0].n, 8);
+  t.equal(ended.delivered, 8);
 });
 
 t.test(
