@@ -14,7 +14,6 @@ const migrations: readonly Migration[] = [
     version: 1,
     name: 'checkpoint, wallet owners, deliveries, attempts, lanes, endpoint health',
     sql: `
-      create schema if not exists ${NOTIFY_SCHEMA};
       -- The same shape as the read models' checkpoint (projections/checkpoint.ts reads both).
       create table ${NOTIFY_SCHEMA}.checkpoint (
         id boolean primary key default true check (id),
@@ -96,7 +95,7 @@ const migrations: readonly Migration[] = [
 ];
 
 export async function migrateNotify(pool: pg.Pool): Promise<void> {
-  await migrate(pool, NOTIFY_SCHEMA, migrations);
+  await migrate(pool, NOTIFY_SCHEMA, migrations, { ownSchema: true });
 }
 
 /** Whether the API has created the registrations this role reads (webhooks.endpoints). */

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { unhandled, type WalletEvent } from '../src/domain/events.ts';
 import { toMinorUnits } from '../src/domain/money.ts';
 import type { WithdrawalStatus } from '../src/domain/wallet.ts';
+import { toColumns } from '../src/infra/postgres.ts';
 
 export interface WalletRow {
   walletId: string;
@@ -383,15 +384,15 @@ export async function saveRows(db: Queryable, schema: string, rows: Rows): Promi
                             $6::timestamptz[], $7::bigint[])
        on conflict (wallet_id) do update set
          balance = excluded.balance, updated_at = excluded.updated_at, revision = excluded.revision`,
-      [
-        wallets.map((w) => w.walletId),
-        wallets.map((w) => w.currency),
-        wallets.map((w) => w.owner),
-        wallets.map((w) => w.balance.toString()),
-        wallets.map((w) => w.createdAt),
-        wallets.map((w) => w.updatedAt),
-        wallets.map((w) => w.revision.toString()),
-      ],
+      toColumns(wallets, (w) => [
+        w.walletId,
+        w.currency,
+        w.owner,
+        w.balance.toString(),
+        w.createdAt,
+        w.updatedAt,
+        w.revision.toString(),
+      ]),
     );
   }
   const transactions = [...rows.transactions.values()];
@@ -407,22 +408,22 @@ export async function saveRows(db: Queryable, schema: string, rows: Rows): Promi
          status = excluded.status, error_message = excluded.error_message,
          attempts = excluded.attempts, awaiting_settlement = excluded.awaiting_settlement,
          conflict = excluded.conflict, updated_at = excluded.updated_at`,
-      [
-        transactions.map((t) => t.walletId),
-        transactions.map((t) => t.transactionId),
-        transactions.map((t) => t.kind),
-        transactions.map((t) => t.amount.toString()),
-        transactions.map((t) => t.counterparty),
-        transactions.map((t) => t.status),
-        transactions.map((t) => t.errorMessage),
-        transactions.map((t) => t.scheduledTime),
-        transactions.map((t) => t.attempts),
-        transactions.map((t) => t.awaitingSettlement),
-        transactions.map((t) => t.conflict),
-        transactions.map((t) => t.createdAt),
-        transactions.map((t) => t.updatedAt),
-        transactions.map((t) => t.revision.toString()),
-      ],
+      toColumns(transactions, (t) => [
+        t.walletId,
+        t.transactionId,
+        t.kind,
+        t.amount.toString(),
+        t.counterparty,
+        t.status,
+        t.errorMessage,
+        t.scheduledTime,
+        t.attempts,
+        t.awaitingSettlement,
+        t.conflict,
+        t.createdAt,
+        t.updatedAt,
+        t.revision.toString(),
+      ]),
     );
   }
   const due = [...rows.due.values()].filter((d): d is DueRow => d !== null);
@@ -432,12 +433,7 @@ export async function saveRows(db: Queryable, schema: string, rows: Rows): Promi
       `insert into ${schema}.due_withdrawals (withdrawal_id, wallet_id, step, due_at)
        select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[])
        on conflict (withdrawal_id) do update set step = excluded.step, due_at = excluded.due_at`,
-      [
-        due.map((d) => d.withdrawalId),
-        due.map((d) => d.walletId),
-        due.map((d) => d.step),
-        due.map((d) => d.dueAt),
-      ],
+      toColumns(due, (d) => [d.withdrawalId, d.walletId, d.step, d.dueAt]),
     );
   }
   if (gone.length > 0) {

@@ -10,7 +10,6 @@ const migrations: readonly Migration[] = [
     version: 1,
     name: 'claims',
     sql: `
-      create schema if not exists ${SCHEDULER_SCHEMA};
       create table ${SCHEDULER_SCHEMA}.claims (
         withdrawal_id uuid primary key,
         wallet_id uuid not null,
@@ -25,5 +24,5 @@ const migrations: readonly Migration[] = [
 ];
 
 export async function migrateScheduler(pool: pg.Pool): Promise<void> {
-  await migrate(pool, SCHEDULER_SCHEMA, migrations);
+  await migrate(pool, SCHEDULER_SCHEMA, migrations, { ownSchema: true });
 }

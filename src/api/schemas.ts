@@ -1,5 +1,6 @@
 // Request and response shapes: validated by Fastify and published as the OpenAPI document.
 import { type Static, Type } from '@sinclair/typebox';
+import { Nullable } from './nullable.ts';
 
 const Amount = Type.Union([Type.String({ maxLength: 64 }), Type.Number()], {
   description:
@@ -18,7 +19,7 @@ export const CreateWalletBody = Type.Object(
     currency: Type.Optional(
       Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217; default DEFAULT_CURRENCY' }),
     ),
-    owner: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+    owner: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
   },
   { additionalProperties: false },
 );
@@ -40,7 +41,7 @@ export const WithdrawBody = Type.Object(
       }),
     ),
     target: Type.Optional(
-      Type.Union([Type.String({ format: 'uuid' }), Type.Null()], {
+      Nullable(Type.String({ format: 'uuid' }), {
         description: 'Wallet credited on success; absent or null pays out to the owner',
       }),
     ),
@@ -120,12 +121,12 @@ const Transaction = Type.Object({
   uuid: Type.String(),
   kind: Type.String(),
   amount: Type.String(),
-  scheduled_time: Type.Union([Type.String(), Type.Null()]),
+  scheduled_time: Nullable(Type.String()),
   status: Type.String(),
   error_message: Type.String(),
   created: Type.String(),
   updated: Type.String(),
-  target: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  target: Type.Optional(Nullable(Type.String())),
   source: Type.Optional(Type.String()),
 });
 
@@ -133,7 +134,7 @@ export const WalletResponse = Type.Object({
   url: Type.String(),
   uuid: Type.String(),
   currency: Type.String(),
-  owner: Type.Union([Type.String(), Type.Null()]),
+  owner: Nullable(Type.String()),
   balance: Type.String(),
   created: Type.String(),
   updated: Type.String(),
@@ -142,13 +143,13 @@ export const WalletResponse = Type.Object({
 });
 
 export const TransactionsResponse = Type.Object({
-  next: Type.Union([Type.String(), Type.Null()]),
+  next: Nullable(Type.String()),
   results: Type.Array(Transaction),
 });
 
 export const HistoryResponse = Type.Object({
   wallet: Type.String(),
-  next: Type.Union([Type.String(), Type.Null()]),
+  next: Nullable(Type.String()),
   events: Type.Array(
     Type.Object({
       type: Type.String(),

@@ -10,14 +10,17 @@ export interface Migration {
 /**
  * Applies the not yet applied migrations of one component (e.g. `eventstore`, `projections`) in one
  * transaction. The advisory lock makes concurrent starts (several api instances) wait, not race.
+ * With `ownSchema`, the component's tables live in a schema of its name, created first.
  */
 export async function migrate(
   pool: pg.Pool,
   component: string,
   migrations: readonly Migration[],
+  { ownSchema = false }: { ownSchema?: boolean } = {},
 ): Promise<number[]> {
   return withTransaction(pool, async (client) => {
     await client.query(`select pg_advisory_xact_lock(hashtext('schema_migrations'))`);
+    if (ownSchema) await client.query(`create schema if not exists ${component}`);
     await client.query(`
       create table if not exists schema_migrations (
         component text not null,

@@ -117,3 +117,12 @@ export function createDatabaseProbe(pool: pg.Pool, ttlMs = 1000): () => Promise<
     return last.health;
   };
 }
+
+/**
+ * `rows` as one array per column (`row` lists a row's values in column order): the parameters of
+ * a set-based insert, `select * from unnest($1::uuid[], $2::text[], ...)`.
+ */
+export function toColumns<T>(rows: readonly T[], row: (r: T) => readonly unknown[]): unknown[][] {
+  const values = rows.map(row);
+  return Array.from({ length: values[0]?.length ?? 0 }, (_, i) => values.map((v) => v[i]));
+}

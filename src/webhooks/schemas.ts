@@ -1,6 +1,7 @@
 // Request and response shapes of the webhook routes (validation and OpenAPI). Event types and
 // target URLs are checked by the routes, whose messages name what is wrong.
 import { Type } from '@sinclair/typebox';
+import { Nullable } from '../api/nullable.ts';
 import { WALLET_EVENT_TYPES } from '../domain/events.ts';
 
 const Url = Type.String({
@@ -17,7 +18,7 @@ const Description = Type.String({ maxLength: 500, description: 'A label for peop
 export const CreateWebhookBody = Type.Object(
   {
     url: Url,
-    events: Type.Optional(Type.Union([Events, Type.Null()])),
+    events: Type.Optional(Nullable(Events)),
     description: Type.Optional(Description),
   },
   { additionalProperties: false },
@@ -26,7 +27,7 @@ export const CreateWebhookBody = Type.Object(
 export const UpdateWebhookBody = Type.Object(
   {
     url: Type.Optional(Url),
-    events: Type.Optional(Type.Union([Events, Type.Null()])),
+    events: Type.Optional(Nullable(Events)),
     description: Type.Optional(Description),
     enabled: Type.Optional(
       Type.Boolean({
@@ -60,16 +61,16 @@ export const DeliveriesQuery = Type.Object(
 const EndpointFields = {
   id: Type.String(),
   url: Type.String(),
-  events: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'null: all' }),
+  events: Nullable(Type.Array(Type.String()), { description: 'null: all' }),
   description: Type.String(),
-  owner: Type.Union([Type.String(), Type.Null()], {
+  owner: Nullable(Type.String(), {
     description: "Whose wallets' events it receives; null: every wallet (an operator's)",
   }),
   enabled: Type.Boolean(),
-  disabled_reason: Type.Union([Type.String(), Type.Null()], {
+  disabled_reason: Nullable(Type.String(), {
     description: 'Why the service disabled it (every attempt failed too long); null otherwise',
   }),
-  failing_since: Type.Union([Type.String(), Type.Null()], {
+  failing_since: Nullable(Type.String(), {
     description: 'Every attempt since then failed; null: the last one succeeded',
   }),
   created: Type.String(),
@@ -92,14 +93,10 @@ export const WebhookWithSecret = Type.Object({
 const Attempt = Type.Object({
   attempt: Type.Integer(),
   at: Type.String(),
-  status: Type.Union([Type.Integer(), Type.Null()], {
-    description: 'HTTP status; null: no answer',
-  }),
+  status: Nullable(Type.Integer(), { description: 'HTTP status; null: no answer' }),
   latency_ms: Type.Integer(),
-  response: Type.Union([Type.String(), Type.Null()], {
-    description: 'The first 1 KiB of the answer',
-  }),
-  error: Type.Union([Type.String(), Type.Null()]),
+  response: Nullable(Type.String(), { description: 'The first 1 KiB of the answer' }),
+  error: Nullable(Type.String()),
 });
 
 export const Delivery = Type.Object({
@@ -110,13 +107,13 @@ export const Delivery = Type.Object({
   revision: Type.Integer(),
   status: Type.String({ description: 'pending, delivered or failed' }),
   created: Type.String(),
-  next_attempt: Type.Union([Type.String(), Type.Null()]),
-  finished: Type.Union([Type.String(), Type.Null()]),
+  next_attempt: Nullable(Type.String()),
+  finished: Nullable(Type.String()),
   attempts: Type.Array(Attempt),
   retry_requested: Type.Optional(Type.String()),
 });
 
 export const DeliveryPage = Type.Object({
-  next: Type.Union([Type.String(), Type.Null()]),
+  next: Nullable(Type.String()),
   results: Type.Array(Delivery),
 });

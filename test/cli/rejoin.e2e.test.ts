@@ -2,14 +2,14 @@
 // `npm start` stops, they answer 503 with Retry-After (never a 500, no stack trace) and their
 // /health says they cannot serve; when it starts again, on the same port, they recover by
 // themselves.
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { findFreePort } from '../../src/infra/ports.ts';
 import { startService, stopService } from '../support/cli.ts';
 import { pollUntil } from '../support/poll.ts';
-import { type HttpResponse, httpClient } from '../support/stack.ts';
+import { type Http, type HttpResponse, httpClient } from '../support/stack.ts';
+import { tempDir } from '../support/tempDir.ts';
 
 /** The first answer of `request` that `done` accepts (polling, up to a bound). */
 const eventually = (
@@ -18,14 +18,20 @@ const eventually = (
   done: (response: HttpResponse) => boolean,
 ) => pollUntil(what, request, { until: done, timeoutMs: 15_000 });
 
+/** The first answer of `/health` that says healthy (200), or, with `up` false, that says not. */
+const healthOnce = (what: string, http: Http, up = true) =>
+  eventually(
+    what,
+    () => http('GET', '/health'),
+    (r) => (r.status === 200) === up,
+  );
+
 // Several service processes one after another (tsx compiles each): more than the default timeout
 // on a busy 2-core machine. A bound, not a measurement.
 t.setTimeout(300_000);
 
 t.test('a serve and a project role beside npm start ride out its restart', async (t) => {
-  const base = await mkdtemp(path.join(os.tmpdir(), 'wallet-rejoin-'));
-  await chmod(base, 0o755);
-  t.teardown(() => rm(base, { recursive: true, force: true }));
+  const base = await tempDir(t, 'wallet-rejoin-');
   const dataDir = path.join(base, 'data');
   const [startPort, servePort, opsPort] = [
     await findFreePort(),
@@ -71,20 +77,12 @@ t.test('a serve and a project role beside npm start ride out its restart', async
   const deposit = await api('PATCH', `/api/wallets/${id}/deposit/`, { amount: '1.00' });
   t.equal(deposit.status, 503, 'a command too');
   t.equal((await api('POST', '/api/wallets/', {})).status, 503);
-  const health = await eventually(
-    'the api to say it cannot serve',
-    () => api('GET', '/health'),
-    (r) => r.status !== 200,
-  );
+  const health = await healthOnce('the api to say it cannot serve', api, false);
   t.equal(health.status, 503, 'the api is not healthy');
   t.equal(health.body.status, 'unavailable');
   t.match(health.body.error, /database is unavailable/);
   t.equal((await api('GET', '/ready')).status, 503);
-  const opsHealth = await eventually(
-    'the projector to say it cannot serve',
-    () => ops('GET', '/health'),
-    (r) => r.status !== 200,
-  );
+  const opsHealth = await healthOnce('the projector to say it cannot serve', ops, false);
   t.equal(opsHealth.status, 503, 'nor is the projector beside it');
   t.equal(opsHealth.body.status, 'unavailable');
 
@@ -100,16 +98,7 @@ t.test('a serve and a project role beside npm start ride out its restart', async
   const again = await api('PATCH', `/api/wallets/${id}/deposit/`, { amount: '1.00' });
   t.equal(again.status, 200, 'and writes');
   t.equal(again.body.balance, '43.00');
-  t.equal(
-    (
-      await eventually(
-        'the api to be healthy again',
-        () => api('GET', '/health'),
-        (r) => r.status === 200,
-      )
-    ).status,
-    200,
-  );
+  t.equal((await healthOnce('the api to be healthy again', api)).status, 200);
   t.equal((await api('GET', '/ready')).status, 200);
   const listed = await eventually(
     'both deposits listed',
@@ -117,16 +106,7 @@ t.test('a serve and a project role beside npm start ride out its restart', async
     (r) => r.body?.results?.length === 2,
   );
   t.equal(listed.body.results.length, 2, 'a projector runs again: both deposits are listed');
-  t.equal(
-    (
-      await eventually(
-        'the projector to be healthy again',
-        () => ops('GET', '/health'),
-        (r) => r.status === 200,
-      )
-    ).status,
-    200,
-  );
+  t.equal((await healthOnce('the projector to be healthy again', ops)).status, 200);
 
   for (const role of [serve, project, main]) t.equal(await stopService(role.child), 0);
   const logs = serve.output();

@@ -1,13 +1,12 @@
 // `npm start` as a real process on the embedded PostgreSQL: it serves, keeps its data across a
 // restart, lets the CLI join its database, and two instances with their own PORT and DATA_DIR
 // run side by side.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { findFreePort } from '../../src/infra/ports.ts';
 import { runCli, startService, stopService } from '../support/cli.ts';
 import { httpClient } from '../support/stack.ts';
+import { tempDir } from '../support/tempDir.ts';
 
 const serviceEnv = (dataDir: string, port: number) => ({
   DATA_DIR: dataDir,
@@ -20,9 +19,7 @@ const serviceEnv = (dataDir: string, port: number) => ({
 const start = (dataDir: string, port: number) => startService(serviceEnv(dataDir, port));
 
 t.test('npm start: serves, survives a restart, shares its database with the CLI', async (t) => {
-  const base = await mkdtemp(path.join(os.tmpdir(), 'wallet-start-'));
-  await chmod(base, 0o755);
-  t.teardown(() => rm(base, { recursive: true, force: true }));
+  const base = await tempDir(t, 'wallet-start-');
   const dataA = path.join(base, 'a');
   const dataB = path.join(base, 'b');
   const [portA, portB] = [await findFreePort(), await findFreePort()];

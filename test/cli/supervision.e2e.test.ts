@@ -2,14 +2,13 @@
 // and its exit signal at error level, the child comes back on the same URL with its books (in the
 // database `npm start` created for it), the scheduler pays through it again, and after three
 // restarts in a row the service gives up, names the role and exits with 1.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { findFreePort } from '../../src/infra/ports.ts';
 import { startService, stopService, waitForOutput } from '../support/cli.ts';
 import { pollUntil } from '../support/poll.ts';
 import { type Http, httpClient } from '../support/stack.ts';
+import { tempDir } from '../support/tempDir.ts';
 
 const READY =
   /"msg":"transaction-service \(third-party stand-in, pid (\d+)\) listening at (\S+) \(books in ([^)]*)\)"/;
@@ -31,9 +30,7 @@ async function withdrawal(http: Http, wallet: string): Promise<string> {
 }
 
 t.test('a killed transaction-service child is restarted, then given up on', async (t) => {
-  const base = await mkdtemp(path.join(os.tmpdir(), 'wallet-supervise-'));
-  await chmod(base, 0o755);
-  t.teardown(() => rm(base, { recursive: true, force: true }));
+  const base = await tempDir(t, 'wallet-supervise-');
   const port = await findFreePort();
   const service = await startService({
     DATA_DIR: path.join(base, 'data'),

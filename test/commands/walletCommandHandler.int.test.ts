@@ -9,7 +9,12 @@ import {
 } from '../../src/commands/walletCommandHandler.ts';
 import { DomainError, IdempotencyKeyReused, WalletAlreadyExists } from '../../src/domain/errors.ts';
 import { walletStreamId } from '../../src/domain/events.ts';
-import { evolve, type Wallet, type WalletState } from '../../src/domain/wallet.ts';
+import {
+  evolve,
+  type Wallet,
+  type WalletCommand,
+  type WalletState,
+} from '../../src/domain/wallet.ts';
 import type { EventStore } from '../../src/eventstore/eventStore.ts';
 import { openPostgresEventStore } from '../../src/eventstore/postgres/index.ts';
 import { createTestDatabase } from '../support/database.ts';
@@ -268,7 +273,8 @@ t.test('wallet command handler on PostgreSQL', async (t) => {
       const late = createWalletCommandHandler(store, { clock: () => now });
       await late.load(walletId); // cached before the keyed command exists
       const idempotency = { key: randomUUID(), requestHash: 'h' };
-      const first = await a.handle(walletId, {
+      // The same request twice; each arrival gets a withdrawal id of its own, as in the API.
+      const keyedRequest = (): WalletCommand => ({
         type: 'ScheduleWithdrawal',
         withdrawalId: randomUUID(),
         amount: '1.00',
@@ -276,15 +282,9 @@ t.test('wallet command handler on PostgreSQL', async (t) => {
         target: null,
         idempotency,
       });
+      const first = await a.handle(walletId, keyedRequest());
       now = new Date(Date.now() + 5000);
-      const retried = await late.handle(walletId, {
-        type: 'ScheduleWithdrawal',
-        withdrawalId: randomUUID(),
-        amount: '1.00',
-        scheduledTime: new Date(Date.now() + 1000),
-        target: null,
-        idempotency,
-      });
+      const retried = await late.handle(walletId, keyedRequest());
       t.same(retried.appended, []);
       t.equal(retried.wallet.revision, first.wallet.revision, 'answered with the first result');
     },

@@ -37,6 +37,18 @@ import {
 const policy: PayoutPolicy = { maxAttempts: 3, retryBaseMs: 1000, recheckMs: 60_000 };
 const processing = [created, deposited('100.00'), scheduled(), started()];
 
+/** Attempts 1 to `count`, each requested and failed; the last one with this outcome and reason. */
+function failedAttempts(
+  count: number,
+  outcome?: 'failed' | 'unknown',
+  reason?: string,
+): WalletEvent[] {
+  return Array.from({ length: count }, (_, i) => [
+    requested(i + 1),
+    i + 1 === count ? attemptFailed(i + 1, outcome, reason) : attemptFailed(i + 1),
+  ]).flat();
+}
+
 const answer = (attempt: number, a: PayoutAnswer, jitter = 1): WalletCommand => ({
   type: 'RecordPayoutAnswer',
   withdrawalId: WD,
@@ -101,15 +113,7 @@ t.test('nextStep: what the scheduler does next', async (t) => {
     'an unknown outcome: never a resend, a lookup',
   );
   t.same(
-    step([
-      ...processing,
-      requested(1),
-      attemptFailed(1),
-      requested(2),
-      attemptFailed(2),
-      requested(3),
-      attemptFailed(3),
-    ]),
+    step([...processing, ...failedAttempts(3)]),
     { kind: 'lookup' },
     'out of attempts: a last lookup before the refund',
   );
@@ -277,15 +281,7 @@ t.test('RecordPayoutAnswer', async (t) => {
 t.test('RecordLookup', async (t) => {
   const unknown = [...processing, requested(1), attemptFailed(1, 'unknown', 'timeout')];
   const crashed = [...processing, requested(1)];
-  const exhausted = [
-    ...processing,
-    requested(1),
-    attemptFailed(1),
-    requested(2),
-    attemptFailed(2),
-    requested(3),
-    attemptFailed(3, 'failed', 'HTTP 500'),
-  ];
+  const exhausted = [...processing, ...failedAttempts(3, 'failed', 'HTTP 500')];
   t.test('paid: succeeded, whatever the request said', async (t) => {
     given(...unknown)
       .when(lookup('paid'))
@@ -311,15 +307,7 @@ t.test('RecordLookup', async (t) => {
       .thenEmits(t, [attemptFailedNow(1, 'failed', 'Not paid (status lookup).', 1000)]);
   });
   t.test('never received on the last attempt: failed and refunded', async (t) =>
-    given(
-      ...processing,
-      requested(1),
-      attemptFailed(1),
-      requested(2),
-      attemptFailed(2),
-      requested(3),
-      attemptFailed(3, 'unknown', 'timeout'),
-    )
+    given(...processing, ...failedAttempts(3, 'unknown', 'timeout'))
       .when(lookup('not_found'))
       .thenEmits(t, [failedNow('timeout Not paid (status lookup). Gave up after 3 attempts.')]),
   );

@@ -2,9 +2,6 @@
 // EVENTSTORE_URL pointing at the in-process EventStoreDB stand-in (a test fixture), DATABASE_URL at
 // a test database (read models only) and TRANSACTION_SERVICE_URL at a fast transaction-service.
 // A withdrawal runs end to end over HTTP.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import t from 'tap';
 import { findFreePort } from '../../src/infra/ports.ts';
 import { startEsdbStandIn } from '../fixtures/esdbStandIn/index.ts';
@@ -13,6 +10,7 @@ import { createTestDatabase } from '../support/database.ts';
 import { pollUntil } from '../support/poll.ts';
 import { ENDED, startThirdParty } from '../support/scheduler.ts';
 import { httpClient } from '../support/stack.ts';
+import { tempDir } from '../support/tempDir.ts';
 
 t.test(
   'npm start on EVENTSTORE_URL (EventStoreDB stand-in): a withdrawal end to end',
@@ -21,8 +19,7 @@ t.test(
     t.teardown(() => standIn.stop());
     const db = await createTestDatabase(t, 2);
     const bank = await startThirdParty(t, 100);
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wallet-esdb-start-'));
-    t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+    const dataDir = await tempDir(t, 'wallet-esdb-start-');
     const port = await findFreePort();
 
     const service = await startService({

@@ -2,9 +2,8 @@
 // role that joined it: same port, the pool reconnects by itself, and while the server is gone
 // every query fails with DatabaseUnavailableError (what the API turns into a 503).
 
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { PROJECTION_CHANNEL } from '../../projections/projector.ts';
@@ -16,13 +15,12 @@ import {
   DatabaseUnavailableError,
 } from '../../src/infra/postgres.ts';
 import { pollUntil } from '../support/poll.ts';
+import { tempDir } from '../support/tempDir.ts';
 
 t.test(
   'restarted on its recorded port; pools and LISTEN reconnect; moved if the port is taken',
   async (t) => {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wallet-cluster-'));
-    await chmod(dataDir, 0o755); // as root the server runs as the postgres user
-    t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+    const dataDir = await tempDir(t, 'wallet-cluster-');
     const dir = path.join(dataDir, 'postgres');
     const moves: [number, number][] = [];
     const start = () => startRecordedCluster(dir, dataDir, (from, to) => moves.push([from, to]));

@@ -1,26 +1,12 @@
 // The notify role as a real process (`npm run cli -- notify`), SIGKILLed while deliveries are in
 // flight, then started again: every event arrives at least once, a repeat carries the same
 // webhook-id (and body) as the first, and each wallet's events arrive in order.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { findFreePort } from '../../src/infra/ports.ts';
+import { startRole } from '../support/cli.ts';
 import { pollUntil } from '../support/poll.ts';
 import { startReceiver } from '../support/receiver.ts';
 import { inOrder, revisionsByWallet, startWebhookStack } from '../webhooks/support.ts';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
-function startNotifyProcess(t: Test, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'notify'], {
-    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-    stdio: process.env.DEBUG_NOTIFY ? 'inherit' : 'ignore',
-  });
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return child;
-}
 
 t.test(
   'a notify process killed mid-delivery loses nothing; repeats keep their webhook-id',
@@ -32,6 +18,8 @@ t.test(
     const hook = await stack.register(stack.http, { url: receiver.url });
     const opsPort = await findFreePort();
     const env = {
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
       DATABASE_URL: stack.db.url,
       OPS_PORT: String(opsPort),
       WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
@@ -39,12 +27,9 @@ t.test(
       WEBHOOK_LEASE_MS: '2000',
       WEBHOOK_RETRY_SCHEDULE: '100ms,200ms,400ms',
     };
-    const first = startNotifyProcess(t, env);
-    const health = await pollUntil('/health of the notify process', async () => {
-      const response = await fetch(`http://127.0.0.1:${opsPort}/health`).catch(() => undefined);
-      return response?.ok ? response.json() : undefined;
-    });
-    t.match(health, { status: 'ok' });
+    // Ready once /health answers on its OPS_PORT.
+    const first = await startRole(t, 'notify', env);
+    t.match(await (await fetch(`http://127.0.0.1:${opsPort}/health`)).json(), { status: 'ok' });
 
     const wallets = await Promise.all(Array.from({ length: 5 }, () => stack.newWallet(stack.http)));
     await Promise.all(
@@ -59,15 +44,14 @@ t.test(
       (r) => r.length >= 10 && receiver.open() > 0,
     );
     const inFlight = receiver.open();
-    first.kill('SIGKILL');
-    await new Promise((resolve) => first.once('exit', resolve));
+    await first.stop({ signal: 'SIGKILL' });
     const beforeRestart = receiver.received.length;
     t.ok(
       beforeRestart < expected,
       `killed after ${beforeRestart} of ${expected} requests, ${inFlight} in flight`,
     );
 
-    const second = startNotifyProcess(t, env);
+    const second = await startRole(t, 'notify', env);
     await receiver.until(
       'every event',
       (r) => new Set(r.map((x) => x.id)).size === expected,
@@ -114,11 +98,6 @@ t.test(
     const after = (await (await fetch(`http://127.0.0.1:${opsPort}/health`)).json()) as any;
     t.match(after, { status: 'ok', outbox: 'active' });
     t.same(after.unreadable_webhook_secrets, [], 'it can sign for every endpoint');
-    second.kill('SIGTERM');
-    t.equal(
-      await new Promise((resolve) => second.once('exit', resolve)),
-      0,
-      'SIGTERM stops it cleanly',
-    );
+    t.equal(await second.stop(), 0, 'SIGTERM stops it cleanly');
   },
 );

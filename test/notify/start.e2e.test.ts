@@ -1,18 +1,14 @@
 // `npm start` runs the notify role with the others: a webhook registered on it is delivered.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import t from 'tap';
 import { findFreePort } from '../../src/infra/ports.ts';
 import { startService, stopService } from '../support/cli.ts';
 import { pollUntil } from '../support/poll.ts';
 import { startReceiver } from '../support/receiver.ts';
 import { httpClient } from '../support/stack.ts';
+import { tempDir } from '../support/tempDir.ts';
 
 t.test('npm start delivers webhooks', async (t) => {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wallet-notify-start-'));
-  await chmod(dataDir, 0o755);
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const dataDir = await tempDir(t, 'wallet-notify-start-');
   const port = await findFreePort();
   const service = await startService({
     DATA_DIR: dataDir,

@@ -86,7 +86,16 @@ async function setUp(t: Test) {
     );
     return rows[0].n as number;
   };
-  return { db, endpoint, event, write, count };
+  /** Claims (at most) one lane of `endpointId`. */
+  const claimLaneOf = (
+    endpointId: string,
+    {
+      now = T0,
+      leaseMs = 1000,
+      instance = 'a',
+    }: { now?: Date; leaseMs?: number; instance?: string } = {},
+  ) => claimLanes(db.pool, { rooms: new Map([[endpointId, 1]]), now, leaseMs, instance });
+  return { db, endpoint, event, write, count, claimLaneOf };
 }
 
 const ok = (at: Date): AttemptRecord => ({
@@ -245,17 +254,12 @@ t.test('claims: one instance per lane, each endpoint within its room, oldest fir
 });
 
 t.test('a lane delivers in revision order; an attempt, a retry, a failure', async (t) => {
-  const { db, endpoint, event, write } = await setUp(t);
+  const { db, endpoint, event, write, claimLaneOf } = await setUp(t);
   const e = await endpoint();
   const w = randomUUID();
   const events = [event(w, 0), event(w, 1), event(w, 2)];
   await write(events);
-  const [claim] = await claimLanes(db.pool, {
-    rooms: new Map([[e, 1]]),
-    now: T0,
-    leaseMs: 1000,
-    instance: 'a',
-  });
+  const [claim] = await claimLaneOf(e);
   const { head } = await loadHead(db.pool, claim as LaneClaim, { now: T0, leaseMs: 1000 });
   t.equal(head?.revision, 0n, 'the head is the lowest revision');
   t.equal(head?.id, deliveryIdOf(e, (events[0] as RecordedEvent).id));
@@ -267,22 +271,8 @@ t.test('a lane delivers in revision order; an attempt, a retry, a failure', asyn
   const { rows: lane } = await db.pool.query(`select head_due_at from ${NOTIFY_SCHEMA}.lanes`);
   t.same(lane[0].head_due_at, at(500));
   await releaseLane(db.pool, claim as LaneClaim);
-  t.same(
-    await claimLanes(db.pool, {
-      rooms: new Map([[e, 1]]),
-      now: at(499),
-      leaseMs: 1000,
-      instance: 'b',
-    }),
-    [],
-    'revision 1 waits behind 0',
-  );
-  const [next] = await claimLanes(db.pool, {
-    rooms: new Map([[e, 1]]),
-    now: at(500),
-    leaseMs: 1000,
-    instance: 'b',
-  });
+  t.same(await claimLaneOf(e, { now: at(499), instance: 'b' }), [], 'revision 1 waits behind 0');
+  const [next] = await claimLaneOf(e, { now: at(500), instance: 'b' });
   const again = (await loadHead(db.pool, next as LaneClaim, { now: at(500), leaseMs: 1000 })).head!;
   t.equal(again.attempts, 1);
   // Fails for good: the next revision is due at once.
@@ -319,16 +309,11 @@ t.test('a lane delivers in revision order; an attempt, a retry, a failure', asyn
 });
 
 t.test('a lane is never left saying nothing is due while a delivery waits in it', async (t) => {
-  const { db, endpoint, event, write } = await setUp(t);
+  const { db, endpoint, event, write, claimLaneOf } = await setUp(t);
   const e = await endpoint();
   const w = randomUUID();
   await write([event(w, 0)]);
-  const [claim] = await claimLanes(db.pool, {
-    rooms: new Map([[e, 1]]),
-    now: T0,
-    leaseMs: 60_000,
-    instance: 'x',
-  });
+  const [claim] = await claimLaneOf(e, { leaseMs: 60_000, instance: 'x' });
   const { head } = await loadHead(db.pool, claim as LaneClaim, { now: T0, leaseMs: 60_000 });
   // The outbox writer adds revision 1 to the lane and has not committed yet...
   const writer = await db.pool.connect();

@@ -35,17 +35,21 @@ t.test(
         await running;
       });
     };
+    const layoutLive = (version: number) =>
+      pollUntil(`read model layout ${version} to be live`, async () =>
+        (await readModelVersion(db.pool)) === version ? true : undefined,
+      );
     const OLD = READ_MODEL_VERSION;
     const NEW = READ_MODEL_VERSION + 1;
     projector(OLD);
+    // Lists answer 503 until the projector has created the read models.
+    await layoutLive(OLD);
     const wallet = (await http('POST', '/api/wallets/', {})).body.uuid as string;
     await http('PATCH', `/api/wallets/${wallet}/deposit/`, { amount: '5.00' });
     t.equal((await http('GET', `/api/wallets/${wallet}/transactions/`)).status, 200);
 
     projector(NEW); // beside the old one
-    await pollUntil('the newer layout is live', async () =>
-      (await readModelVersion(db.pool)) === NEW ? true : undefined,
-    );
+    await layoutLive(NEW);
     t.match(logs.get(NEW), [
       `read model layout ${OLD} is older than ${NEW}: rebuilding it from the events`,
     ]);

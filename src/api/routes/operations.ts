@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type pg from 'pg';
 import { readProjectionStatus } from '../../../projections/queries.ts';
 import { type EventStore, START } from '../../eventstore/eventStore.ts';
-import { registry } from '../../infra/metrics.ts';
+import { sendMetrics } from '../../infra/metrics.ts';
 import { createDatabaseProbe } from '../../infra/postgres.ts';
 
 export interface HealthOptions {
@@ -31,9 +31,7 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (
   });
 
   if (!metrics) return;
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
-    reply.header('content-type', registry.contentType).send(await registry.metrics()),
-  );
+  app.get('/metrics', { schema: { hide: true } }, sendMetrics);
 };
 
 export interface OperationsOptions {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ENDPOINTS, type OwnerScope } from './endpointRecord.ts';
+import { type OwnerScope, updateVisibleEndpoint } from './endpointRecord.ts';
 
 /**
  * Deletes a registration: kept as a tombstone without its secrets (so the notify role stops and
@@ -10,13 +10,10 @@ export async function deleteEndpoint(
   id: string,
   scope: OwnerScope,
 ): Promise<boolean> {
-  const { rowCount } = await db.query({
+  const deleted = await updateVisibleEndpoint(db, id, scope, {
     name: 'webhooks-delete-endpoint',
-    text: `update ${ENDPOINTS}
-           set deleted_at = now(), updated_at = now(), enabled = false, secret = null,
-               previous_secret = null, previous_secret_until = null
-           where endpoint_id = $1 and deleted_at is null and ($2::text is null or owner = $2)`,
-    values: [id, scope?.owner ?? null],
+    set: `deleted_at = now(), enabled = false, secret = null, previous_secret = null,
+          previous_secret_until = null`,
   });
-  return rowCount === 1;
+  return deleted !== undefined;
 }

@@ -1,11 +1,9 @@
 import type pg from 'pg';
 import {
-  ENDPOINT_COLUMNS,
-  ENDPOINTS,
   type EndpointRecord,
-  type EndpointRow,
   type OwnerScope,
-  toEndpointRecord,
+  selectEndpoints,
+  VISIBLE_ENDPOINT,
 } from './endpointRecord.ts';
 
 /** A registration the caller may see; undefined for one deleted, unknown, or another owner's. */
@@ -14,11 +12,10 @@ export async function findEndpoint(
   id: string,
   scope: OwnerScope,
 ): Promise<EndpointRecord | undefined> {
-  const { rows } = await db.query<EndpointRow>({
+  const [endpoint] = await selectEndpoints(db, {
     name: 'webhooks-find-endpoint',
-    text: `select ${ENDPOINT_COLUMNS} from ${ENDPOINTS}
-           where endpoint_id = $1 and deleted_at is null and ($2::text is null or owner = $2)`,
+    where: VISIBLE_ENDPOINT,
     values: [id, scope?.owner ?? null],
   });
-  return rows[0] && toEndpointRecord(rows[0]);
+  return endpoint;
 }

@@ -3,8 +3,7 @@ import {
   ENDPOINT_COLUMNS,
   ENDPOINTS,
   type EndpointRecord,
-  type EndpointRow,
-  toEndpointRecord,
+  queryEndpoints,
 } from './endpointRecord.ts';
 
 export interface NewEndpoint {
@@ -27,7 +26,7 @@ export async function insertEndpoint(
   endpoint: NewEndpoint,
   limit: number,
 ): Promise<EndpointRecord | undefined> {
-  const { rows } = await db.query<EndpointRow>({
+  const [inserted] = await queryEndpoints(db, {
     name: 'webhooks-insert-endpoint',
     text: `insert into ${ENDPOINTS} (endpoint_id, owner, key_id, url, event_types, description,
              secret, enabled, enabled_at, created_at, updated_at)
@@ -46,5 +45,5 @@ export async function insertEndpoint(
       limit,
     ],
   });
-  return rows[0] && toEndpointRecord(rows[0]);
+  return inserted;
 }

@@ -11,7 +11,6 @@ const migrations: readonly Migration[] = [
     version: 1,
     name: 'endpoints and retry requests',
     sql: `
-      create schema if not exists ${WEBHOOKS_SCHEMA};
       create table ${WEBHOOKS_SCHEMA}.endpoints (
         endpoint_id uuid primary key,
         -- an owner key's endpoint sees that owner's wallets only; null: every wallet (operator)
@@ -48,5 +47,5 @@ const migrations: readonly Migration[] = [
 ];
 
 export function migrateWebhooks(pool: pg.Pool): Promise<number[]> {
-  return migrate(pool, WEBHOOKS_SCHEMA, migrations);
+  return migrate(pool, WEBHOOKS_SCHEMA, migrations, { ownSchema: true });
 }
