@@ -95,6 +95,7 @@ export async function startApi(
     trustProxy: config.trustProxy,
     publicUrl: config.publicUrl,
     access: { config: config.access, dataDir: config.dataDir, ...access },
+    live: config.live,
   });
   await app.listen({ port, host: config.host });
   const address = app.server.address();

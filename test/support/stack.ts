@@ -74,6 +74,8 @@ export interface StackOptions {
   readonly projector?: boolean;
   /** An event store the caller opened (and closes); default: the one the configuration names. */
   readonly store?: EventStore;
+  /** Wraps the store the roles get (e.g. to count calls). */
+  readonly wrapStore?: (store: EventStore) => EventStore;
 }
 
 export type StartStack = (t: Test, options?: StackOptions) => Promise<Stack>;
@@ -108,7 +110,7 @@ export async function startStack(t: Test, options: StackOptions = {}): Promise<S
   const runtime: Runtime = {
     config,
     db: { url: db.url, pool: db.pool, ownsCluster: false, close: async () => {} },
-    store,
+    store: options.wrapStore ? options.wrapStore(store) : store,
     log: createLogger('test', 'warn'),
     close: async () => {},
   };

@@ -28,6 +28,7 @@ import { walletStreamId } from '../../domain/events.ts';
 import type { Wallet } from '../../domain/wallet.ts';
 import type { EventStore } from '../../eventstore/eventStore.ts';
 import { isUuid, uuidFromName } from '../../infra/ids.ts';
+import { eventJson } from '../eventJson.ts';
 import { fieldError, RequestError } from '../requestError.ts';
 import {
   etagOf,
@@ -71,7 +72,7 @@ export interface WalletRoutesOptions {
 /** Namespace of wallet ids derived from idempotency keys (a retried create finds its wallet). */
 const WALLET_ID_NAMESPACE = '4b0e6a52-5c1e-4f0e-9a59-5d3c2a8e7f10';
 
-function walletIdOf(id: string): string {
+export function walletIdOf(id: string): string {
   if (!isUuid(id)) throw new WalletNotFound();
   return id.toLowerCase();
 }
@@ -391,17 +392,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
       return {
         wallet: walletId,
         next: events.length > limit ? next.toString() : null,
-        events: page.map((e) => ({
-          type: e.type,
-          revision: Number(e.revision),
-          position: {
-            commit: e.position.commit.toString(),
-            prepare: e.position.prepare.toString(),
-          },
-          recorded_at: e.recordedAt.toISOString(),
-          data: e.data,
-          metadata: e.metadata ?? {},
-        })),
+        events: page.map(eventJson),
       };
     },
   );
