@@ -9,6 +9,7 @@ import type pg from 'pg';
 import type { ProjectionWaiter } from '../../projections/queries.ts';
 import { type AccessOptions, accessPlugin } from '../access/plugin.ts';
 import type { WalletCommandHandler } from '../commands/walletCommandHandler.ts';
+import { consolePlugin } from '../console/plugin.ts';
 import type { EventStore } from '../eventstore/eventStore.ts';
 import type { LiveConfig } from '../infra/config.ts';
 import { metrics } from '../infra/metrics.ts';
@@ -17,6 +18,7 @@ import { collectMethods, installErrorHandling } from './errors.ts';
 import { createLiveHub } from './live/hub.ts';
 import { liveRoutes } from './live/routes.ts';
 import { operationsRoutes } from './routes/operations.ts';
+import { overviewRoutes } from './routes/overview.ts';
 import { walletRoutes } from './routes/wallets.ts';
 import { securityHeadersPlugin } from './securityHeaders.ts';
 
@@ -120,6 +122,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await hub.close();
   });
   await app.register(liveRoutes, { hub, commands, store, live: options.live });
+  await app.register(consolePlugin);
+  await app.register(overviewRoutes, { pool, clock: clock ?? (() => new Date()) });
   await app.register(operationsRoutes, { pool, store, auth: options.access.config.auth });
   answerOtherMethods();
   return app;
