@@ -24,7 +24,15 @@ t.test('console files', async (t) => {
     'nothing inline or remote',
   );
 
-  for (const file of ['app.js', 'api.js', 'ui.js', 'wallets.js', 'operator.js', 'chart.js']) {
+  for (const file of [
+    'app.js',
+    'api.js',
+    'ui.js',
+    'wallets.js',
+    'operator.js',
+    'chart.js',
+    'live.js',
+  ]) {
     const module = await get('GET', `/console/${file}`);
     t.equal(module.status, 200, file);
     t.match(module.headers['content-type'], /^text\/javascript/, file);

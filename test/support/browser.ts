@@ -2,7 +2,7 @@
 // /usr/bin/chromium) driven by playwright-core, one browser per test file and a fresh context (own
 // cookies) per user. Every test saves screenshots to test-results/screenshots/ (git-ignored), to
 // be looked at. Waits are by role and accessible name with generous timeouts: the tests run on
-// slow 2-core machines.
+// slow 2-core machines. DEBUG_CONSOLE=1 prints the pages' requests, answers, dialogs and console.
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -40,9 +40,19 @@ export async function openConsole(
   const problems: string[] = [];
   // A refused script, style or connection (the content policy) or an uncaught error fails the test.
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  if (process.env.DEBUG_CONSOLE) {
+    page.on('request', (r) => console.error('[page] request', r.method(), r.url()));
+    page.on('dialog', (d) => console.error('[page] dialog', d.message()));
+    page.on('response', (r) => console.error('[page] response', r.status(), r.url()));
+    page.on('requestfailed', (r) =>
+      console.error('[page] failed', r.url(), r.failure()?.errorText),
+    );
+  }
   page.on('console', (message) => {
-    if (message.type() === 'error' && /Content Security Policy|Refused to/.test(message.text())) {
-      problems.push(message.text());
+    if (process.env.DEBUG_CONSOLE) console.error('[page]', message.type(), message.text());
+    const text = message.text();
+    if (message.type() === 'error' && /Content Security Policy|Refused to|^Unhandled:/.test(text)) {
+      problems.push(text);
     }
   });
   pageProblems.set(page, problems);

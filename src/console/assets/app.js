@@ -117,4 +117,7 @@ function App() {
   return html`<${Shell} session=${session} onSignOut=${signOut} />`;
 }
 
+// A failure no handler caught: logged, so it is not silent (the browser tests fail on it).
+addEventListener('unhandledrejection', (event) => console.error('Unhandled:', event.reason));
+
 render(html`<${App} />`, document.getElementById('app'));

@@ -2,6 +2,7 @@
 // the projector's and the scheduler's state, and refused requests.
 
 import { api, formatTime, shortId } from './api.js';
+import { LIVE_TEXT, useBurst, useLiveEvents } from './live.js';
 import { CommandForm, html, Problem, Table } from './ui.js';
 import { useCallback, useEffect, useState } from './vendor/hooks.js';
 
@@ -21,6 +22,10 @@ export function WithdrawalsPage() {
   const [status, setStatus] = useState('PROCESSING');
   const [answer, reload] = useAnswer(`/api/withdrawals/?status=${status}`);
   const [notice, setNotice] = useState(null);
+  // Statuses from the commands' own answers (the wallet's stream): the list comes from the read
+  // model, which may be a moment behind them.
+  const [known, setKnown] = useState({});
+  const live = useLiveEvents('/api/events', useBurst(reload, 200));
   const settle = async (w, verdict) => {
     const text = verdict === 'paid' ? 'paid' : 'not paid';
     if (!confirm(`Settle withdrawal ${shortId(w.uuid)} of ${w.amount} ${w.currency} as ${text}?`)) {
@@ -32,6 +37,8 @@ export function WithdrawalsPage() {
       { verdict },
       { idempotencyKey: crypto.randomUUID() },
     );
+    const after = result.ok && result.body.outgoing_transactions.find((t) => t.uuid === w.uuid);
+    if (after) setKnown((old) => ({ ...old, [w.uuid]: after.status }));
     setNotice(
       result.ok
         ? `Withdrawal ${shortId(w.uuid)} settled as ${text}.`
@@ -41,8 +48,11 @@ export function WithdrawalsPage() {
     );
     await reload();
   };
-  const rows = answer?.ok ? answer.body.results : [];
+  const rows = (answer?.ok ? answer.body.results : []).filter(
+    (w) => (known[w.uuid] ?? w.status) === status,
+  );
   return html`<h1 tabindex="-1">Withdrawals</h1>
+    <p class=${`live live-${live}`} role="status">${LIVE_TEXT[live]}</p>
     <div class="field">
       <label for="withdrawal-status">Status</label>
       <select id="withdrawal-status" value=${status} onChange=${(e) => setStatus(e.currentTarget.value)}>

@@ -3,8 +3,9 @@
 
 import { api, formatTime, shortId } from './api.js';
 import { BalanceChart } from './chart.js';
+import { LIVE_TEXT, useBurst, useLiveEvents } from './live.js';
 import { CommandForm, html, Problem, Table } from './ui.js';
-import { useCallback, useEffect, useRef, useState } from './vendor/hooks.js';
+import { useCallback, useEffect, useState } from './vendor/hooks.js';
 
 const CURRENCIES = [
   ['', 'The service’s default'],
@@ -76,55 +77,6 @@ export function WalletsPage({ session, navigate }) {
     />`;
 }
 
-/** The wallet's event stream: calls `onEvent` for each event; says whether it is connected. */
-function useLiveEvents(walletId, onEvent) {
-  const [state, setState] = useState('connecting');
-  const handler = useRef(onEvent);
-  handler.current = onEvent;
-  useEffect(() => {
-    const source = new EventSource(`/api/wallets/${walletId}/events`);
-    const listener = (event) => handler.current(JSON.parse(event.data));
-    for (const type of EVENT_TYPES) source.addEventListener(type, listener);
-    source.addEventListener('open', () => {
-      setState('live');
-      handler.current(null); // (re)connected: whatever happened meanwhile is read again
-    });
-    source.addEventListener('error', () =>
-      setState(source.readyState === EventSource.CLOSED ? 'stopped' : 'connecting'),
-    );
-    source.addEventListener('end', (event) => {
-      const { reason } = JSON.parse(event.data);
-      if (reason === 'revoked') {
-        source.close();
-        setState('stopped');
-      }
-    });
-    return () => source.close();
-  }, [walletId]);
-  return state;
-}
-
-const EVENT_TYPES = [
-  'WalletCreated',
-  'Deposited',
-  'WithdrawalScheduled',
-  'WithdrawalStarted',
-  'WithdrawalPayoutRequested',
-  'WithdrawalAttemptFailed',
-  'WithdrawalSucceeded',
-  'WithdrawalFailed',
-  'WithdrawalAwaitingSettlement',
-  'WithdrawalOutcomeConflict',
-  'WithdrawalCancelled',
-  'TransferReceived',
-];
-
-const LIVE_TEXT = {
-  connecting: 'Connecting to live updates…',
-  live: 'Live: changes appear as they happen.',
-  stopped: 'Live updates stopped; reload the page to resume.',
-};
-
 export function WalletPage({ id, session }) {
   const operator = session.kind !== 'owner';
   const [wallet, setWallet] = useState(null);
@@ -150,16 +102,11 @@ export function WalletPage({ id, session }) {
     setTransactions(t);
   }, [id, filter, cursor]);
 
-  // Live events arrive in bursts (a withdrawal's steps): one reload for each burst.
-  const pending = useRef(null);
-  const reload = useCallback(() => {
-    clearTimeout(pending.current);
-    pending.current = setTimeout(() => void load(), 50);
-  }, [load]);
+  const reload = useBurst(load);
   useEffect(() => {
     void load();
   }, [load]);
-  const live = useLiveEvents(id, reload);
+  const live = useLiveEvents(`/api/wallets/${id}/events`, reload);
 
   if (!wallet) return html`<h1 tabindex="-1">Wallet</h1><p>Loading…</p>`;
   if (!wallet.ok) {
