@@ -28,8 +28,9 @@ COPY src ./src
 COPY projections ./projections
 COPY scheduler ./scheduler
 COPY transaction-service ./transaction-service
-# The build configuration only: the sources of the four roles' folders, not the tests.
-RUN npx tsc -p tsconfig.build.json
+# The build configuration only: the sources of the four roles' folders, not the tests. The
+# console's page files are served as they are: copied beside its compiled plugin.
+RUN npx tsc -p tsconfig.build.json && cp -r src/console/assets dist/src/console/assets
 
 # --- Stage 2: production dependencies only --------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps
