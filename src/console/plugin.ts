@@ -51,8 +51,8 @@ export const consolePlugin: FastifyPluginAsync = async (app) => {
 
   app.get('/console', routeOptions, async (request, reply) => {
     // ignoreTrailingSlash makes /console and /console/ one route: the page's relative links need
-    // the slash.
-    if (!request.url.split('?')[0]?.endsWith('/')) return reply.redirect('/console/', 301);
+    // the slash. A relative redirect keeps a path prefix a proxy may add in front.
+    if (!request.url.split('?')[0]?.endsWith('/')) return reply.redirect('console/', 301);
     return serve(reply, 'index.html');
   });
   app.get<{ Params: { '*': string } }>('/console/*', routeOptions, async (request, reply) =>

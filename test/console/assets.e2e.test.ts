@@ -10,7 +10,8 @@ t.test('console files', async (t) => {
 
   const bare = await get('GET', '/console');
   t.equal(bare.status, 301);
-  t.equal(bare.headers.location, '/console/', 'the relative links need the slash');
+  t.equal(bare.headers.location, 'console/', 'the relative links need the slash');
+  t.equal(new URL('console/', `${stack.baseUrl}/console`).pathname, '/console/');
 
   const page = await get('GET', '/console/');
   t.equal(page.status, 200);
