@@ -74,10 +74,10 @@ function Shell({ session, onSignOut }) {
   ];
   const who =
     session.auth === 'off'
-      ? 'open access (AUTH=off)'
+      ? 'Open access (AUTH=off): nobody signs in'
       : session.kind === 'owner'
-        ? `owner ${session.owner}`
-        : `operator ${session.name ?? ''}`;
+        ? `Signed in as owner ${session.owner}`
+        : `Signed in as operator ${session.name ?? ''}`;
   return html`<a class="skip" href="#main" onClick=${(e) => {
     e.preventDefault();
     main.current?.querySelector('h1')?.focus();
@@ -93,7 +93,7 @@ function Shell({ session, onSignOut }) {
         </ul>
       </nav>
       <p class="who">
-        Signed in as ${who}
+        ${who}
         ${session.auth === 'on' && html`<button type="button" onClick=${onSignOut}>Sign out</button>`}
       </p>
     </header>
