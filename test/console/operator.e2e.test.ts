@@ -54,8 +54,8 @@ async function awaitingSettlement(owner: string): Promise<{ wallet: string; with
   return { wallet, withdrawal };
 }
 
-async function operatorPage(t: Test): Promise<Page> {
-  const page = await openConsole(t, browser, stack.baseUrl);
+async function operatorPage(t: Test, width?: number): Promise<Page> {
+  const page = await openConsole(t, browser, stack.baseUrl, width);
   await signIn(page, stack.operatorKey);
   await page.getByText(/^Signed in as operator/).waitFor();
   return page;
@@ -179,3 +179,25 @@ t.test('status and refused requests', async (t) => {
     .waitFor();
   await screenshot(t, page, 'operator-07-refused');
 });
+
+t.test(
+  'the operator views at 375 px: nothing wider than the screen but the scrolling tables',
+  async (t) => {
+    const page = await operatorPage(t, 375);
+    for (const [link, heading] of [
+      ['Withdrawals', 'Withdrawals'],
+      ['Keys', 'Keys'],
+      ['Status', 'Status'],
+      ['Refused requests', 'Refused requests'],
+      ['Wallets', 'Wallets'],
+    ] as const) {
+      await nav(page, link);
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      t.ok(
+        await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'),
+        `${heading}: no sideways scrolling of the page`,
+      );
+      await screenshot(t, page, `operator-08-narrow-${link.toLowerCase().replace(' ', '-')}`);
+    }
+  },
+);

@@ -116,9 +116,12 @@ export function CommandForm({ title, fields, button, send, onDone, initial = {},
 
 /** A table that scrolls sideways on a narrow screen (and by keyboard: it takes focus). */
 export function Table({ caption, head, children, empty }) {
-  return html`<div class="scroll" tabindex="0" role="region" aria-label=${caption}>
+  // The caption shows above the scrolling area (a narrow screen would scroll it away with the table);
+  // screen readers get it from the table itself.
+  return html`<p class="table-title" aria-hidden="true">${caption}</p>
+    <div class="scroll" tabindex="0" role="region" aria-label=${caption}>
     <table>
-      <caption>${caption}</caption>
+      <caption class="visually-hidden">${caption}</caption>
       <thead>
         <tr>${head.map((title) => html`<th scope="col">${title}</th>`)}</tr>
       </thead>
