@@ -29,8 +29,9 @@ COPY projections ./projections
 COPY scheduler ./scheduler
 COPY notify ./notify
 COPY transaction-service ./transaction-service
-# The build configuration only: the sources of the roles' folders, not the tests.
-RUN npx tsc -p tsconfig.build.json
+# The build configuration only: the sources of the roles' folders, not the tests. The console's
+# page files are served as they are: copied beside its compiled plugin.
+RUN npx tsc -p tsconfig.build.json && cp -r src/console/assets dist/src/console/assets
 
 # --- Stage 2: production dependencies only --------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps

@@ -14,6 +14,8 @@ import type { KeyPrincipal } from './principal.ts';
 
 export interface AuthenticatorOptions {
   readonly pool: pg.Pool;
+  /** The key a token's hash stands for: by the key's own hash (default), or a session's. */
+  readonly lookup?: (pool: pg.Pool, hash: Buffer) => Promise<KeyRecord | undefined>;
   /** How long a lookup is trusted; the revocation delay's upper bound. */
   readonly ttlMs?: number;
   readonly flushMs?: number;
@@ -28,6 +30,8 @@ export interface Authenticator {
   authenticate(token: string): Promise<KeyPrincipal | undefined>;
   /** Drops a key from this instance's cache at once (its revocation was made here). */
   forget(keyId: string): void;
+  /** Drops one token from this instance's cache at once (a session ended here). */
+  forgetToken(token: string): void;
   /** Writes the pending last uses. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -49,12 +53,13 @@ export function principalOf(key: KeyRecord): KeyPrincipal | undefined {
 
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const { pool, ttlMs = 500, flushMs = 5000, maxEntries = 10_000 } = options;
+  const find = options.lookup ?? findKeyByHash;
   const now = options.now ?? Date.now;
   const cache = new Map<string, Entry>();
   let uses = new Map<string, number>();
 
   const lookup = async (hash: Buffer): Promise<KeyPrincipal | undefined> => {
-    const key = await findKeyByHash(pool, hash);
+    const key = await find(pool, hash);
     return key && principalOf(key);
   };
 
@@ -118,6 +123,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           () => {},
         );
       }
+    },
+    forgetToken(token) {
+      cache.delete(hashApiKeyText(token));
     },
     flush,
     async close() {

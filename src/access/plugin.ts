@@ -1,11 +1,14 @@
 // Who may call the API: one Fastify plugin that (with AUTH on) identifies every request to an
-// /api route by its bearer key, limits its rate, applies the operator allow-list and the scope the
-// route declares, and writes refused requests to the access log. The keys and access-log routes
-// come with it. Routes declare what they need in their options:
+// /api route by its bearer key (or, from the console, by its session cookie), limits its rate,
+// applies the operator allow-list and the scope the route declares, and writes refused requests to
+// the access log. The keys, access-log and console session routes come with it. A request with a
+// session cookie that changes anything must come from the service's own origin (`Origin`), on top
+// of the cookie's SameSite=Strict. Routes declare what they need in their options:
 //   config: { scope: 'wallets:read' }    a key with that scope (owner or operator)
 //   config: { operatorOnly: true }       an operator key
 // An /api route declaring neither needs any valid key. With AUTH=off every request is anonymous
 // and nothing is checked or limited (the original's open API).
+import fastifyCookie from '@fastify/cookie';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
@@ -16,13 +19,16 @@ import { addressFilter, limitSubject } from './addresses.ts';
 import { readBearer } from './apiKeys.ts';
 import { createAuthenticator } from './authenticator.ts';
 import { bootstrapOperatorKey } from './bootstrap.ts';
+import { findKeyBySession } from './postgres/findKeyBySession.ts';
 import { migrateAccess } from './postgres/migrations.ts';
 import { pruneRateWindows } from './postgres/pruneRateWindows.ts';
 import { pruneRefusals } from './postgres/pruneRefusals.ts';
+import { pruneSessions } from './postgres/pruneSessions.ts';
 import type { RefusalReason } from './postgres/refusal.ts';
-import { ANONYMOUS, hasScope, type Principal, type Scope } from './principal.ts';
+import { ANONYMOUS, hasScope, type KeyPrincipal, type Principal, type Scope } from './principal.ts';
 import { createRateLimiter, type RateDecision, WINDOW_MS } from './rateLimiter.ts';
 import { accessRoutes } from './routes.ts';
+import { type Presented, SESSION_COOKIE, sessionRoutes } from './sessionRoutes.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -34,6 +40,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who is asking (anonymous on open routes and with AUTH=off). */
     principal: Principal;
+    /**
+     * Whether the key (or session) this request came with is still valid: asked again by
+     * long-lived answers (event streams), which end when it is not. True for anonymous requests.
+     */
+    principalStillValid(): Promise<boolean>;
   }
 }
 
@@ -57,15 +68,22 @@ const DAY_MS = 86_400_000;
 const DETAIL = {
   no_credentials: 'Authentication credentials were not provided.',
   invalid_token: 'Invalid token.',
+  invalid_session: 'Your session has ended; sign in again.',
   operator_only: 'This action needs an operator key.',
   address_not_allowed: 'Operator keys are not accepted from this address.',
+  origin_mismatch: 'Cross-origin request refused: send it from this service’s own pages.',
 } as const;
+
+/** Methods that change nothing: a session cookie alone is enough for them. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 interface RefusalNote {
   readonly reason: RefusalReason;
   readonly keyId: string | null;
 }
 const refusals = new WeakMap<FastifyRequest, RefusalNote>();
+/** How to ask again whether a request's key or session is still valid. */
+const rechecks = new WeakMap<FastifyRequest, () => Promise<unknown>>();
 
 /** Whether a request is for an /api route: by the route matched (not the raw URL, which may
  * spell the path another way), or by the URL when no route matched (a 404). */
@@ -86,6 +104,10 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
   const { pool, config } = options;
   // Set by the onRequest hook below on every request (null is only the decorator's placeholder).
   app.decorateRequest('principal', null as never);
+  app.decorateRequest('principalStillValid', async function (this: FastifyRequest) {
+    const recheck = rechecks.get(this);
+    return recheck ? Boolean(await recheck()) : true;
+  });
   if (!config.auth) {
     app.log.warn(
       'AUTH=off: the API accepts every request without a key, limit or allow-list (the original service’s open API)',
@@ -93,21 +115,33 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
     app.addHook('onRequest', async (request) => {
       request.principal = ANONYMOUS;
     });
+    await app.register(sessionRoutes, { auth: false });
     return;
   }
 
   await migrateAccess(pool);
+  await app.register(fastifyCookie);
   await bootstrapOperatorKey({
     pool,
     operatorApiKey: config.operatorApiKey,
     dataDir: options.dataDir,
     log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m) },
   });
+  const onKeyUseError = (error: unknown) =>
+    app.log.warn({ err: error }, 'could not record the last use of keys');
   const authenticator = createAuthenticator({
     pool,
     ttlMs: options.keyCacheMs,
     now: options.now,
-    onError: (error) => app.log.warn({ err: error }, 'could not record the last use of keys'),
+    onError: onKeyUseError,
+  });
+  // Sessions resolve to their key through the same cache: revoking the key ends them as quickly.
+  const sessions = createAuthenticator({
+    pool,
+    lookup: findKeyBySession,
+    ttlMs: options.keyCacheMs,
+    now: options.now,
+    onError: onKeyUseError,
   });
   const limiter = createRateLimiter({ pool, now: options.now });
   const accessLog = createAccessLogWriter({
@@ -122,6 +156,7 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
     const now = (options.now ?? Date.now)();
     await pruneRateWindows(pool, new Date(now - 2 * WINDOW_MS));
     await pruneRefusals(pool, new Date(now - config.accessLogRetentionDays * DAY_MS));
+    await pruneSessions(pool, new Date(now));
   };
   const pruning = setInterval(
     () => prune().catch((error) => app.log.warn({ err: error }, 'access pruning failed')),
@@ -130,7 +165,7 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
   pruning.unref();
   app.addHook('onClose', async () => {
     clearInterval(pruning);
-    await Promise.all([authenticator.close(), accessLog.close()]);
+    await Promise.all([authenticator.close(), sessions.close(), accessLog.close()]);
   });
 
   const refuse = (
@@ -163,35 +198,79 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
     return refuse(request, reply, 429, 'rate_limited', keyId, detail);
   };
 
-  app.addHook('onRequest', async (request, reply) => {
-    request.principal = ANONYMOUS;
-    const { url: route, config: needs } = request.routeOptions;
-    if (!isApiRoute(route ?? request.url)) return;
-    const credentials = readBearer(request.headers.authorization);
-    const principal =
-      typeof credentials === 'object'
-        ? await authenticator.authenticate(credentials.token)
+  /**
+   * The principal of the presented key or session, counted against its rate limit and checked
+   * against the operator allow-list; undefined when refused (the answer is sent).
+   */
+  const admit = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    presented: Presented,
+  ): Promise<KeyPrincipal | undefined> => {
+    const check =
+      typeof presented === 'object'
+        ? () => (presented.kind === 'key' ? authenticator : sessions).authenticate(presented.token)
         : undefined;
+    const principal = await check?.();
     if (!principal) {
       // Requests without a valid key share their address's (low) limit: guessing keys is slow.
       const over = await overLimit(reply, addressBucket(request), config.rateLimitAnonymous);
-      if (over) return throttle(request, reply, over, null);
+      if (over) return void throttle(request, reply, over, null);
       const reason =
-        credentials === 'missing' || credentials === 'malformed'
+        typeof presented !== 'object'
           ? 'no_credentials'
-          : 'invalid_token';
-      return refuse(request, reply, 401, reason, null, DETAIL[reason]);
+          : presented.kind === 'key'
+            ? 'invalid_token'
+            : 'invalid_session';
+      return void refuse(request, reply, 401, reason, null, DETAIL[reason]);
     }
     const { keyId } = principal;
     if (principal.kind === 'operator' && !operatorAddressAllowed(request.ip)) {
       // A stolen operator key used from outside: limited like a request without a key.
       const over = await overLimit(reply, addressBucket(request), config.rateLimitAnonymous);
-      if (over) return throttle(request, reply, over, keyId);
-      return refuse(request, reply, 403, 'address_not_allowed', keyId, DETAIL.address_not_allowed);
+      if (over) return void throttle(request, reply, over, keyId);
+      return void refuse(
+        request,
+        reply,
+        403,
+        'address_not_allowed',
+        keyId,
+        DETAIL.address_not_allowed,
+      );
     }
     // A key's bucket is its id (a uuid: never `address:...`).
     const over = await overLimit(reply, keyId, config.rateLimitPerKey);
-    if (over) return throttle(request, reply, over, keyId);
+    if (over) return void throttle(request, reply, over, keyId);
+    rechecks.set(request, check as () => Promise<unknown>);
+    return principal;
+  };
+
+  /** Whether the request comes from the service's own pages (its `Origin` header). */
+  const sameOrigin = (request: FastifyRequest): boolean => {
+    const origin = request.headers.origin;
+    if (!origin) return false;
+    if (origin === `${request.protocol}://${request.host}`) return true;
+    return options.publicUrl !== undefined && origin === new URL(options.publicUrl).origin;
+  };
+  const refuseCrossOrigin = (request: FastifyRequest, reply: FastifyReply, keyId: string | null) =>
+    refuse(request, reply, 403, 'origin_mismatch', keyId, DETAIL.origin_mismatch);
+
+  app.addHook('onRequest', async (request, reply) => {
+    request.principal = ANONYMOUS;
+    const { url: route, config: needs } = request.routeOptions;
+    if (!isApiRoute(route ?? request.url)) return;
+    const presented = presentedCredentials(request);
+    const principal = await admit(request, reply, presented);
+    if (!principal) return reply;
+    const { keyId } = principal;
+    if (
+      typeof presented === 'object' &&
+      presented.kind === 'session' &&
+      !SAFE_METHODS.has(request.method) &&
+      !sameOrigin(request)
+    ) {
+      return refuseCrossOrigin(request, reply, keyId);
+    }
     request.principal = principal;
     const { scope, operatorOnly } = needs;
     if (operatorOnly && principal.kind !== 'operator') {
@@ -219,7 +298,25 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
   });
 
   await app.register(accessRoutes, { pool, authenticator, publicUrl: options.publicUrl });
+  await app.register(sessionRoutes, {
+    auth: true,
+    pool,
+    sessions,
+    ttlMs: config.sessionTtlMs,
+    now: options.now,
+    admit,
+    sameOrigin,
+    refuseCrossOrigin,
+  });
 };
+
+/** A bearer key if the request has an Authorization header, else its session cookie if any. */
+function presentedCredentials(request: FastifyRequest): Presented {
+  const bearer = readBearer(request.headers.authorization);
+  if (bearer !== 'missing') return typeof bearer === 'object' ? { kind: 'key', ...bearer } : bearer;
+  const session = request.cookies[SESSION_COOKIE];
+  return session ? { kind: 'session', token: session } : 'missing';
+}
 
 /** Registered at the top level (its hooks apply to every route), after the body parsers. */
 export const accessPlugin = fp(accessControl, { name: 'access-control' });

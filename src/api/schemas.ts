@@ -84,17 +84,17 @@ export const WalletQuery = Type.Object(
   QUERY_OPTIONS,
 );
 
+export const TransactionStatus = Type.Union([
+  Type.Literal('PENDING'),
+  Type.Literal('PROCESSING'),
+  Type.Literal('SUCCESS'),
+  Type.Literal('FAILED'),
+  Type.Literal('CANCELLED'),
+]);
+
 export const TransactionsQuery = Type.Object(
   {
-    status: Type.Optional(
-      Type.Union([
-        Type.Literal('PENDING'),
-        Type.Literal('PROCESSING'),
-        Type.Literal('SUCCESS'),
-        Type.Literal('FAILED'),
-        Type.Literal('CANCELLED'),
-      ]),
-    ),
+    status: Type.Optional(TransactionStatus),
     kind: Type.Optional(
       Type.Union([
         Type.Literal('deposit'),
@@ -130,14 +130,21 @@ const Transaction = Type.Object({
   source: Type.Optional(Type.String()),
 });
 
-export const WalletResponse = Type.Object({
-  url: Type.String(),
+const WalletFields = {
   uuid: Type.String(),
   currency: Type.String(),
   owner: Nullable(Type.String()),
   balance: Type.String(),
   created: Type.String(),
   updated: Type.String(),
+};
+
+/** A wallet in a list (without its transactions). */
+export const WalletSummary = Type.Object(WalletFields);
+
+export const WalletResponse = Type.Object({
+  url: Type.String(),
+  ...WalletFields,
   outgoing_transactions: Type.Array(Transaction),
   incoming_transactions: Type.Array(Transaction),
 });
@@ -159,6 +166,9 @@ export const HistoryResponse = Type.Object({
       data: Type.Unknown(),
       metadata: Type.Unknown({
         description: 'Who caused it (actor) and why ($correlationId, $causationId)',
+      }),
+      balance_after: Type.Union([Type.String(), Type.Null()], {
+        description: 'The wallet’s balance once this event applied',
       }),
     }),
   ),

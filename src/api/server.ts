@@ -1,4 +1,5 @@
-// The api role: a Fastify server with the wallet endpoints, operations endpoints and OpenAPI docs.
+// The api role: a Fastify server with the wallet endpoints, live updates (Server-Sent Events),
+// operations endpoints, OpenAPI docs and the web console.
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -8,12 +9,17 @@ import type pg from 'pg';
 import type { ProjectionWaiter } from '../../projections/queries.ts';
 import { type AccessOptions, accessPlugin } from '../access/plugin.ts';
 import type { WalletCommandHandler } from '../commands/walletCommandHandler.ts';
+import { consolePlugin } from '../console/plugin.ts';
 import type { EventStore } from '../eventstore/eventStore.ts';
+import type { LiveConfig } from '../infra/config.ts';
 import { metrics } from '../infra/metrics.ts';
 import { type WebhookRoutesOptions, webhookRoutes } from '../webhooks/routes.ts';
 import { installBodyParsers } from './bodyParsers.ts';
 import { collectMethods, installErrorHandling } from './errors.ts';
+import { createLiveHub } from './live/hub.ts';
+import { liveRoutes } from './live/routes.ts';
 import { operationsRoutes } from './routes/operations.ts';
+import { overviewRoutes } from './routes/overview.ts';
 import { walletRoutes } from './routes/wallets.ts';
 import { securityHeadersPlugin } from './securityHeaders.ts';
 
@@ -34,6 +40,8 @@ export interface ApiOptions {
   readonly access: Omit<AccessOptions, 'pool' | 'publicUrl'>;
   /** Webhook registrations (README, "Webhooks"); default: private targets refused, no sealing key. */
   readonly webhooks?: Omit<WebhookRoutesOptions, 'pool' | 'publicUrl'>;
+  /** Event streams: heartbeat, key re-checks, slow-client limit (README, "Live updates"). */
+  readonly live: LiveConfig;
 }
 
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
@@ -110,6 +118,17 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     clock,
     publicUrl: options.publicUrl,
   });
+  const hub = createLiveHub({
+    store,
+    onError: (error) => app.log.error({ err: error }, 'the live updates subscription failed'),
+  });
+  // Open event streams would keep the server from closing: they end first.
+  app.addHook('preClose', async () => {
+    await hub.close();
+  });
+  await app.register(liveRoutes, { hub, commands, store, live: options.live });
+  await app.register(consolePlugin);
+  await app.register(overviewRoutes, { pool, clock: clock ?? (() => new Date()) });
   await app.register(operationsRoutes, {
     pool,
     store,

@@ -101,6 +101,7 @@ export async function startApi(
       allowPrivateTargets: config.webhooks.allowPrivateTargets,
       secretKey: config.webhooks.secretKey,
     },
+    live: config.live,
   });
   await app.listen({ port, host: config.host });
   const address = app.server.address();

@@ -76,6 +76,13 @@ export interface EventStore {
   readAll(from: Position, limit: number): Promise<RecordedEvent[]>;
   /** Catch-up from `from`, then live; every event exactly once, in global order. */
   subscribeToAll(options?: SubscribeOptions): AsyncIterable<RecordedEvent>;
+  /**
+   * The position of the newest event (of streams with this prefix; `START` when there is none):
+   * every event appended before the call is at or before it, and a subscription from it delivers
+   * every event appended after. Where live readers start, and what a read model must reach to
+   * hold everything acknowledged so far.
+   */
+  headPosition(streamPrefix?: string): Promise<Position>;
   close(): Promise<void>;
 }
 

@@ -36,6 +36,17 @@ export interface Config {
   readonly access: AccessConfig;
   /** Webhook registrations and the notify role's deliveries (README, "Webhooks"). */
   readonly webhooks: WebhookConfig;
+  /** Server-Sent Events (README, "Live updates"). */
+  readonly live: LiveConfig;
+}
+
+export interface LiveConfig {
+  /** LIVE_HEARTBEAT_SECONDS: a comment line on every open stream this often (proxies' idle timers). */
+  readonly heartbeatMs: number;
+  /** LIVE_RECHECK_SECONDS: how often an open stream's key (or session) is checked again. */
+  readonly recheckMs: number;
+  /** LIVE_CLIENT_BUFFER_KIB: a client this far behind in reading its stream is dropped. */
+  readonly maxBufferedBytes: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -113,6 +124,11 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: publicUrl(env),
     access: accessConfig(env),
     webhooks: webhookConfig(env),
+    live: {
+      heartbeatMs: integer(env, 'LIVE_HEARTBEAT_SECONDS', 15, 1, 3600) * 1000,
+      recheckMs: integer(env, 'LIVE_RECHECK_SECONDS', 5, 1, 3600) * 1000,
+      maxBufferedBytes: integer(env, 'LIVE_CLIENT_BUFFER_KIB', 1024, 16, 1_048_576) * 1024,
+    },
   };
 }
 
@@ -133,6 +149,8 @@ export interface AccessConfig {
   readonly accessLogRetentionDays: number;
   /** CORS_ORIGINS: origins allowed to call the API from a browser; empty: CORS off. */
   readonly corsOrigins: readonly string[];
+  /** SESSION_HOURS: how long a console session lasts after signing in. */
+  readonly sessionTtlMs: number;
 }
 
 const list = (raw: string | undefined) =>
@@ -190,6 +208,7 @@ function accessConfig(env: Env): AccessConfig {
     operatorAllowedCidrs,
     accessLogRetentionDays: integer(env, 'ACCESS_LOG_RETENTION_DAYS', 90, 1, 36_500),
     corsOrigins,
+    sessionTtlMs: integer(env, 'SESSION_HOURS', 8, 1, 720) * 3_600_000,
   };
 }
 

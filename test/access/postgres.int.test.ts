@@ -20,7 +20,7 @@ import { createTestDatabase } from '../support/database.ts';
 
 t.test('access SQL', async (t) => {
   const db = await createTestDatabase(t, 30);
-  t.same(await migrateAccess(db.pool), [1]);
+  t.same(await migrateAccess(db.pool), [1, 2]);
   t.same(await migrateAccess(db.pool), [], 'migrations run once');
 
   t.test('keys: insert (only a hash), find, list, revoke, last use', async (t) => {

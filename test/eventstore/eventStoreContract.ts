@@ -311,6 +311,35 @@ export function eventStoreContract(t: Test, openStore: OpenStore): void {
   );
 
   t.test(
+    'headPosition: at the newest event of the prefix; a subscription from it sees only later ones',
+    async (t) => {
+      const store = await openStore(t);
+      const runId = randomUUID().slice(0, 8);
+      const prefix = `wallet-head${runId}-`;
+      t.same(await store.headPosition(prefix), START, 'no such stream yet: START');
+      const first = await store.appendToStream(`${prefix}a`, [event('A'), event('B')], {
+        expectedRevision: 'no_stream',
+      });
+      const other = await store.appendToStream(`other${runId}`, [event('X')], {
+        expectedRevision: 'no_stream',
+      });
+      t.same(await store.headPosition(prefix), first.position, 'the last event of the prefix');
+      const head = await store.headPosition();
+      t.ok(comparePositions(head, other.position) >= 0, 'without a prefix: every stream');
+      const later = collect(store, 1, head, (e) => e.streamId.startsWith(prefix));
+      const next = await store.appendToStream(`${prefix}b`, [event('C')], {
+        expectedRevision: 'no_stream',
+      });
+      const seen = await later;
+      t.same(
+        seen.map((e) => [e.type, e.position]),
+        [['C', next.position]],
+        'from the head: the event appended after, nothing before',
+      );
+    },
+  );
+
+  t.test(
     '8 concurrent writers x 500 events over 50 streams: subscribers see each event once, in stream order',
     async (t) => {
       const store = await openStore(t);

@@ -29,3 +29,37 @@ t.test('an append PostgreSQL refuses fails alone, not the appends grouped with i
   const { rows } = await db.pool.query('select count(*)::int as n from events');
   t.equal(rows[0].n, 19);
 });
+
+t.test(
+  'headPosition waits for a transaction running at the call, and counts its events',
+  async (t) => {
+    const db = await createTestDatabase(t, 10);
+    const store = await openPostgresEventStore(db.pool);
+    await store.appendToStream(
+      `wallet-${randomUUID()}`,
+      [{ id: randomUUID(), type: 'A', data: {} }],
+      {
+        expectedRevision: 'no_stream',
+      },
+    );
+    // A writer that took its transaction id before the call and commits after it.
+    const late = await db.pool.connect();
+    t.teardown(() => late.release());
+    await late.query('begin');
+    await late.query('select pg_current_xact_id()');
+    let settled = false;
+    const head = store.headPosition('wallet-').then((position) => {
+      settled = true;
+      return position;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    t.notOk(settled, 'not while a transaction older than the call runs');
+    const { rows } = await late.query(
+      `insert into events (stream_id, stream_revision, event_id, event_type, data)
+     values ($1, 0, $2, 'Late', '{}') returning transaction_id::text as commit, global_position::text as prepare`,
+      [`wallet-${randomUUID()}`, randomUUID()],
+    );
+    await late.query('commit');
+    t.same(await head, { commit: BigInt(rows[0].commit), prepare: BigInt(rows[0].prepare) });
+  },
+);

@@ -120,6 +120,8 @@ export interface StackOptions {
   readonly database?: StackDatabase;
   /** Each role as a process of the CLI instead of in this process. */
   readonly processes?: ProcessesOptions;
+  /** Wraps the store the roles get (e.g. to count calls). */
+  readonly wrapStore?: (store: EventStore) => EventStore;
 }
 
 export type StartStack = (t: Teardown, options?: StackOptions) => Promise<Stack>;
@@ -157,7 +159,7 @@ export async function startStack(t: Teardown, options: StackOptions = {}): Promi
   const runtime: Runtime = {
     config,
     db: { url: db.url, pool: db.pool, ownsCluster: false, close: async () => {} },
-    store,
+    store: options.wrapStore ? options.wrapStore(store) : store,
     log: createLogger('test', 'warn'),
     close: async () => {},
   };

@@ -1,5 +1,5 @@
-// The API role's own tables, in a schema of their own: keys (hashes only), rate-limit windows and
-// the access log of refused requests.
+// The API role's own tables, in a schema of their own: keys (hashes only), rate-limit windows, the
+// access log of refused requests, and the console's sessions (hashes only).
 import type pg from 'pg';
 import { type Migration, migrate } from '../../infra/migrate.ts';
 
@@ -40,6 +40,20 @@ export const accessMigrations: readonly Migration[] = [
       );
       create index access_log_at_idx on access.access_log (at, id);
       create index access_log_key_at_idx on access.access_log (key_id, at, id);
+    `,
+  },
+  {
+    version: 2,
+    name: 'console sessions',
+    // A session stands for the key it was opened with: revoking the key ends it.
+    sql: `
+      create table access.sessions (
+        session_hash bytea primary key,
+        key_id uuid not null references access.api_keys (key_id),
+        created_at timestamptz not null default now(),
+        expires_at timestamptz not null
+      );
+      create index sessions_expires_at_idx on access.sessions (expires_at);
     `,
   },
 ];

@@ -3,6 +3,8 @@
 export type RefusalReason =
   | 'no_credentials'
   | 'invalid_token'
+  | 'invalid_session'
+  | 'origin_mismatch'
   | 'missing_scope'
   | 'operator_only'
   | 'address_not_allowed'

@@ -52,6 +52,17 @@ const check = async (probe: () => Promise<unknown>) => {
   }
 };
 
+/** The projector's checkpoint as /ready and /api/status show it. */
+export function projectionJson(projection: Awaited<ReturnType<typeof readProjectionStatus>>) {
+  const { lastRecordedAt, updatedAt } = projection;
+  return {
+    last_event_recorded_at: lastRecordedAt?.toISOString() ?? null,
+    last_batch_at: updatedAt?.toISOString() ?? null,
+    // How old the newest applied event was when its batch committed (projector lag).
+    lag_ms: lastRecordedAt && updatedAt ? updatedAt.getTime() - lastRecordedAt.getTime() : null,
+  };
+}
+
 export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (
   app,
   { pool, store, auth, metrics },
@@ -78,15 +89,7 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (
         database,
         event_store: eventStore,
         auth: auth ? 'on' : 'off',
-        projection: projection && {
-          last_event_recorded_at: projection.lastRecordedAt?.toISOString() ?? null,
-          last_batch_at: projection.updatedAt?.toISOString() ?? null,
-          // How old the newest applied event was when its batch committed (projector lag).
-          lag_ms:
-            projection.lastRecordedAt && projection.updatedAt
-              ? projection.updatedAt.getTime() - projection.lastRecordedAt.getTime()
-              : null,
-        },
+        projection: projection && projectionJson(projection),
       });
     },
   );

@@ -22,12 +22,14 @@ import {
 } from '../../access/principal.ts';
 import type { CommandContext } from '../../commands/metadata.ts';
 import { settleWithdrawal } from '../../commands/settleWithdrawal.ts';
-import type { WalletCommandHandler } from '../../commands/walletCommandHandler.ts';
+import { toWalletEvent, type WalletCommandHandler } from '../../commands/walletCommandHandler.ts';
 import { WalletNotFound } from '../../domain/errors.ts';
 import { walletStreamId } from '../../domain/events.ts';
-import type { Wallet } from '../../domain/wallet.ts';
+import { formatAmount } from '../../domain/money.ts';
+import { evolve, fold, type Wallet, type WalletState } from '../../domain/wallet.ts';
 import type { EventStore } from '../../eventstore/eventStore.ts';
 import { isUuid, uuidFromName } from '../../infra/ids.ts';
+import { eventJson } from '../eventJson.ts';
 import { fieldError, RequestError } from '../requestError.ts';
 import {
   etagOf,
@@ -71,7 +73,7 @@ export interface WalletRoutesOptions {
 /** Namespace of wallet ids derived from idempotency keys (a retried create finds its wallet). */
 const WALLET_ID_NAMESPACE = '4b0e6a52-5c1e-4f0e-9a59-5d3c2a8e7f10';
 
-function walletIdOf(id: string): string {
+export function walletIdOf(id: string): string {
   if (!isUuid(id)) throw new WalletNotFound();
   return id.toLowerCase();
 }
@@ -385,23 +387,28 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
       const stream = walletStreamId(walletId);
       const events = await store.readStream(stream, { fromRevision, maxCount: limit + 1 });
       const page = events.slice(0, limit);
+      // The balance after each event: the stream folded from its start up to it.
+      let state: WalletState =
+        fromRevision > 0n && page.length > 0
+          ? fold(
+              (await store.readStream(stream, { maxCount: Number(fromRevision) })).map(
+                toWalletEvent,
+              ),
+            )
+          : null;
       const next = new URL(`${baseUrl(request)}/api/wallets/${walletId}/history/`);
       next.searchParams.set('from_revision', String(fromRevision + BigInt(limit)));
       next.searchParams.set('limit', String(limit));
       return {
         wallet: walletId,
         next: events.length > limit ? next.toString() : null,
-        events: page.map((e) => ({
-          type: e.type,
-          revision: Number(e.revision),
-          position: {
-            commit: e.position.commit.toString(),
-            prepare: e.position.prepare.toString(),
-          },
-          recorded_at: e.recordedAt.toISOString(),
-          data: e.data,
-          metadata: e.metadata ?? {},
-        })),
+        events: page.map((event) => {
+          state = evolve(state, toWalletEvent(event));
+          return {
+            ...eventJson(event),
+            balance_after: state ? formatAmount(state.balance, state.currency) : null,
+          };
+        }),
       };
     },
   );

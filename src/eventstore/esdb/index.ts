@@ -1,6 +1,7 @@
 import { EventStoreDBClient } from '@eventstore/db-client';
 import type { EventStore } from '../eventStore.ts';
 import { appendToStream } from './appendToStream.ts';
+import { headPosition } from './headPosition.ts';
 import { readAll } from './readAll.ts';
 import { readStream } from './readStream.ts';
 import { collectEvents } from './recordedEvent.ts';
@@ -50,6 +51,7 @@ export async function openEsdbEventStore(
         },
         reconnect,
       ),
+    headPosition: (streamPrefix) => headPosition(client, streamPrefix, reconnect),
     close: async () => {
       closing.abort();
       await client.dispose();

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { migrate } from '../../infra/migrate.ts';
 import type { EventStore } from '../eventStore.ts';
 import { type AppendGroupOptions, createAppendGroup } from './appendGroup.ts';
+import { headPosition } from './headPosition.ts';
 import { eventStoreMigrations } from './migrations.ts';
 import { readAll } from './readAll.ts';
 import { readStream } from './readStream.ts';
@@ -23,6 +24,7 @@ export async function openPostgresEventStore(
     readStream: (streamId, readOptions) => readStream(pool, streamId, readOptions),
     readAll: (from, limit) => readAll(pool, from, limit),
     subscribeToAll: (subscribeOptions) => subscribeToAll(pool, subscribeOptions, options),
+    headPosition: (streamPrefix) => headPosition(pool, streamPrefix),
     close: async () => {
       if (options.ownsPool) await pool.end();
     },
