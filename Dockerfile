@@ -29,9 +29,9 @@ COPY projections ./projections
 COPY scheduler ./scheduler
 COPY notify ./notify
 COPY transaction-service ./transaction-service
-# The build configuration only: the sources of the roles' folders, not the tests. The console's
-# page files are served as they are: copied beside its compiled plugin.
-RUN npx tsc -p tsconfig.build.json && cp -r src/console/assets dist/src/console/assets
+# `npm run compile`: the build configuration only (the sources of the roles' folders, not the
+# tests), and the console's page files, served as they are, copied beside its compiled plugin.
+RUN npm run compile
 
 # --- Stage 2: production dependencies only --------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps

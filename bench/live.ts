@@ -87,7 +87,7 @@ export async function benchLive(
 ): Promise<LiveFigure> {
   ctx.progress('an api process of its own for the event streams');
   const api = await stack.startApi({});
-  const deposits = wallets.map((wallet) => `/api/wallets/${wallet}/deposit/`);
+  const depositPaths = wallets.map((wallet) => `/api/wallets/${wallet}/deposit/`);
   const load = (durationMs = ctx.sizes.loadMs) =>
     runLoad({
       url: api.url,
@@ -95,7 +95,7 @@ export async function benchLive(
       connections: depositClients,
       durationMs,
       method: 'PATCH',
-      path: deposits,
+      path: depositPaths,
       body: DEPOSIT_BODY,
     });
   if (ctx.sizes.warmupMs > 0) await load(ctx.sizes.warmupMs);
