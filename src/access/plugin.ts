@@ -45,6 +45,8 @@ declare module 'fastify' {
      * long-lived answers (event streams), which end when it is not. True for anonymous requests.
      */
     principalStillValid(): Promise<boolean>;
+    /** With AUTH on: the key or session an admitted request presented (null until admitted). */
+    admittedWith: Presented | null;
   }
 }
 
@@ -77,14 +79,6 @@ const DETAIL = {
 /** Methods that change nothing: a session cookie alone is enough for them. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-interface RefusalNote {
-  readonly reason: RefusalReason;
-  readonly keyId: string | null;
-}
-const refusals = new WeakMap<FastifyRequest, RefusalNote>();
-/** How to ask again whether a request's key or session is still valid. */
-const rechecks = new WeakMap<FastifyRequest, () => Promise<unknown>>();
-
 /** Whether a request is for an /api route: by the route matched (not the raw URL, which may
  * spell the path another way), or by the URL when no route matched (a 404). */
 function isApiRoute(route: string): boolean {
@@ -104,11 +98,8 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
   const { pool, config } = options;
   // Set by the onRequest hook below on every request (null is only the decorator's placeholder).
   app.decorateRequest('principal', null as never);
-  app.decorateRequest('principalStillValid', async function (this: FastifyRequest) {
-    const recheck = rechecks.get(this);
-    return recheck ? Boolean(await recheck()) : true;
-  });
   if (!config.auth) {
+    app.decorateRequest('principalStillValid', async () => true);
     app.log.warn(
       'AUTH=off: the API accepts every request without a key, limit or allow-list (the original service’s open API)',
     );
@@ -150,6 +141,18 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
       app.log.warn({ err: error, dropped }, 'could not write the access log (retrying)'),
   });
   const operatorAddressAllowed = addressFilter(config.operatorAllowedCidrs);
+  /** The principal of a key or session, through its cache. */
+  const authenticate = (presented: Presented) =>
+    typeof presented === 'object'
+      ? (presented.kind === 'key' ? authenticator : sessions).authenticate(presented.token)
+      : undefined;
+  // The credentials an admitted request presented (null: none were needed), so that a long
+  // answer (an event stream) can ask again whether they are still valid. A request property, not
+  // a map keyed by requests: this runs for every request.
+  app.decorateRequest('admittedWith', null);
+  app.decorateRequest('principalStillValid', async function (this: FastifyRequest) {
+    return this.admittedWith === null || Boolean(await authenticate(this.admittedWith));
+  });
 
   const prune = async () => {
     limiter.sweep();
@@ -176,7 +179,16 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
     keyId: string | null,
     detail: string,
   ) => {
-    refusals.set(request, { reason, keyId });
+    metrics.refusedRequests.inc({ reason });
+    accessLog.record({
+      at: new Date(),
+      keyId,
+      address: request.ip,
+      method: request.method,
+      path: request.url.split('?')[0]?.slice(0, 500) ?? '',
+      status,
+      reason,
+    });
     if (status === 401) reply.header('www-authenticate', 'Bearer');
     return reply.code(status).send({ detail });
   };
@@ -207,11 +219,7 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
     reply: FastifyReply,
     presented: Presented,
   ): Promise<KeyPrincipal | undefined> => {
-    const check =
-      typeof presented === 'object'
-        ? () => (presented.kind === 'key' ? authenticator : sessions).authenticate(presented.token)
-        : undefined;
-    const principal = await check?.();
+    const principal = await authenticate(presented);
     if (!principal) {
       // Requests without a valid key share their address's (low) limit: guessing keys is slow.
       const over = await overLimit(reply, addressBucket(request), config.rateLimitAnonymous);
@@ -241,7 +249,7 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
     // A key's bucket is its id (a uuid: never `address:...`).
     const over = await overLimit(reply, keyId, config.rateLimitPerKey);
     if (over) return void throttle(request, reply, over, keyId);
-    rechecks.set(request, check as () => Promise<unknown>);
+    request.admittedWith = presented;
     return principal;
   };
 
@@ -280,21 +288,6 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
       const detail = `This key does not have the "${scope}" scope.`;
       return refuse(request, reply, 403, 'missing_scope', keyId, detail);
     }
-  });
-
-  app.addHook('onResponse', async (request, reply) => {
-    const refusal = refusals.get(request);
-    if (!refusal) return;
-    metrics.refusedRequests.inc({ reason: refusal.reason });
-    accessLog.record({
-      at: new Date(),
-      keyId: refusal.keyId,
-      address: request.ip,
-      method: request.method,
-      path: request.url.split('?')[0]?.slice(0, 500) ?? '',
-      status: reply.statusCode,
-      reason: refusal.reason,
-    });
   });
 
   await app.register(accessRoutes, { pool, authenticator, publicUrl: options.publicUrl });
