@@ -1,5 +1,6 @@
 // Request and response shapes of the keys and access-log routes (validation and OpenAPI).
 import { Type } from '@sinclair/typebox';
+import { Nullable } from '../api/nullable.ts';
 import { SCOPES } from './principal.ts';
 
 const ScopeSchema = Type.Union(
@@ -33,7 +34,7 @@ export const CreateKeyBody = Type.Object(
 const KeyFields = {
   id: Type.String(),
   kind: Type.Union([Type.Literal('owner'), Type.Literal('operator')]),
-  owner: Type.Union([Type.String(), Type.Null()]),
+  owner: Nullable(Type.String()),
   scopes: Type.Array(Type.String()),
   name: Type.String(),
   created: Type.String(),
@@ -48,8 +49,8 @@ export const KeyList = Type.Object({
   results: Type.Array(
     Type.Object({
       ...KeyFields,
-      revoked: Type.Union([Type.String(), Type.Null()]),
-      last_used: Type.Union([Type.String(), Type.Null()], {
+      revoked: Nullable(Type.String()),
+      last_used: Nullable(Type.String(), {
         description: 'Written every few seconds, not per request',
       }),
     }),
@@ -75,12 +76,12 @@ export const AccessLogQuery = Type.Object(
 );
 
 export const AccessLogPage = Type.Object({
-  next: Type.Union([Type.String(), Type.Null()]),
+  next: Nullable(Type.String()),
   results: Type.Array(
     Type.Object({
       id: Type.String(),
       at: Type.String(),
-      key_id: Type.Union([Type.String(), Type.Null()]),
+      key_id: Nullable(Type.String()),
       address: Type.String(),
       method: Type.String(),
       path: Type.String(),

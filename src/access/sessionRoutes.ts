@@ -10,6 +10,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
+import { Nullable } from '../api/nullable.ts';
 import { ErrorResponse } from '../api/schemas.ts';
 import { hashApiKey } from './apiKeys.ts';
 import type { Authenticator } from './authenticator.ts';
@@ -56,11 +57,11 @@ const SignInBody = Type.Object(
 const SessionInfo = Type.Object({
   auth: Type.Union([Type.Literal('on'), Type.Literal('off')]),
   kind: Type.Union([Type.Literal('owner'), Type.Literal('operator'), Type.Literal('anonymous')]),
-  key_id: Type.Union([Type.String(), Type.Null()]),
-  owner: Type.Union([Type.String(), Type.Null()]),
-  name: Type.Union([Type.String(), Type.Null()]),
+  key_id: Nullable(Type.String()),
+  owner: Nullable(Type.String()),
+  name: Nullable(Type.String()),
   scopes: Type.Array(Type.String()),
-  expires: Type.Union([Type.String(), Type.Null()]),
+  expires: Nullable(Type.String()),
 });
 
 function sessionInfo(principal: KeyPrincipal, expires: Date | null) {

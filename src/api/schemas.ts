@@ -167,7 +167,7 @@ export const HistoryResponse = Type.Object({
       metadata: Type.Unknown({
         description: 'Who caused it (actor) and why ($correlationId, $causationId)',
       }),
-      balance_after: Type.Union([Type.String(), Type.Null()], {
+      balance_after: Nullable(Type.String(), {
         description: 'The wallet’s balance once this event applied',
       }),
     }),

@@ -13,6 +13,7 @@ import { listWithdrawals } from '../../../projections/listWithdrawals.ts';
 import { countAwaitingSettlement, readProjectionStatus } from '../../../projections/queries.ts';
 import { dueSummary } from '../../../scheduler/claims/dueSummary.ts';
 import { formatAmount } from '../../domain/money.ts';
+import { Nullable } from '../nullable.ts';
 import { parseLimit } from '../requestParsing.ts';
 import { ErrorResponse, TransactionStatus, WalletSummary } from '../schemas.ts';
 import { projectionJson } from './operations.ts';
@@ -97,13 +98,13 @@ export const overviewRoutes: FastifyPluginAsyncTypebox<OverviewOptions> = async 
               Type.Object({
                 wallet: Type.String(),
                 uuid: Type.String(),
-                owner: Type.Union([Type.String(), Type.Null()]),
+                owner: Nullable(Type.String()),
                 amount: Type.String(),
                 currency: Type.String(),
-                target: Type.Union([Type.String(), Type.Null()]),
+                target: Nullable(Type.String()),
                 status: Type.String(),
                 error_message: Type.String(),
-                scheduled_time: Type.Union([Type.String(), Type.Null()]),
+                scheduled_time: Nullable(Type.String()),
                 awaiting_settlement: Type.Boolean(),
                 updated: Type.String(),
               }),
@@ -145,13 +146,13 @@ export const overviewRoutes: FastifyPluginAsyncTypebox<OverviewOptions> = async 
         response: {
           200: Type.Object({
             projection: Type.Object({
-              last_event_recorded_at: Type.Union([Type.String(), Type.Null()]),
-              last_batch_at: Type.Union([Type.String(), Type.Null()]),
-              lag_ms: Type.Union([Type.Number(), Type.Null()]),
+              last_event_recorded_at: Nullable(Type.String()),
+              last_batch_at: Nullable(Type.String()),
+              lag_ms: Nullable(Type.Number()),
             }),
             scheduler: Type.Object({
-              backlog: Type.Union([Type.Integer(), Type.Null()]),
-              next_due_at: Type.Union([Type.String(), Type.Null()]),
+              backlog: Nullable(Type.Integer()),
+              next_due_at: Nullable(Type.String()),
               awaiting_settlement: Type.Integer(),
             }),
           }),
