@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { WrongExpectedVersionError } from '../../src/eventstore/eventStore.ts';
 import { openPostgresEventStore } from '../../src/eventstore/postgres/index.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { eventStoreContract } from './eventStoreContract.ts';
@@ -28,6 +29,41 @@ t.test('an append PostgreSQL refuses fails alone, not the appends grouped with i
   );
   const { rows } = await db.pool.query('select count(*)::int as n from events');
   t.equal(rows[0].n, 19);
+});
+
+t.test('a stale append in a group is refused by the group statement itself', async (t) => {
+  const db = await createTestDatabase(t, 10);
+  let statements = 0;
+  const counting = new Proxy(db.pool, {
+    get(pool, key, receiver) {
+      if (key !== 'query') return Reflect.get(pool, key, receiver);
+      return (...args: Parameters<typeof pool.query>) => {
+        statements++;
+        return (pool.query as (...a: unknown[]) => unknown)(...args);
+      };
+    },
+  });
+  const store = await openPostgresEventStore(counting);
+  const streams = Array.from({ length: 10 }, () => `wallet-${randomUUID()}`);
+  const append = (s: string, expectedRevision: bigint | 'no_stream') =>
+    store.appendToStream(s, [{ id: randomUUID(), type: 'A', data: {} }], { expectedRevision });
+  await Promise.all(streams.map((s) => append(s, 'no_stream')));
+  statements = 0;
+  // Sent together, they go as one group; every third one expects a revision the stream is past.
+  const outcomes = await Promise.allSettled(
+    streams.map((s, i) => append(s, i % 3 === 0 ? 'no_stream' : 0n)),
+  );
+  t.same(
+    outcomes.map((o) => o.status),
+    streams.map((_, i) => (i % 3 === 0 ? 'rejected' : 'fulfilled')),
+  );
+  for (const [i, o] of outcomes.entries()) {
+    if (o.status === 'rejected') {
+      t.type(o.reason, WrongExpectedVersionError, `stream ${i}`);
+      t.equal((o.reason as WrongExpectedVersionError).actual, 0n, `stream ${i}: its revision`);
+    }
+  }
+  t.ok(statements <= 2, `${statements} statements: the refusals cost none of their own`);
 });
 
 t.test(
