@@ -4,39 +4,49 @@
 // list items come from the read model in the same transaction shape.
 import type { TransactionView } from '../../projections/queries.ts';
 import { formatAmount } from '../domain/money.ts';
-import type { Wallet } from '../domain/wallet.ts';
+import type { TransferIn, Wallet, Withdrawal } from '../domain/wallet.ts';
 
-/** A wallet's withdrawals and the transfers it received, as transactions. */
-function transactionsOf(wallet: Wallet) {
-  return {
-    outgoing: [...wallet.withdrawals.values()].map(
-      (w): TransactionView => ({
-        id: w.id,
-        kind: 'withdrawal',
-        amount: w.amount,
-        counterparty: w.target,
-        scheduledTime: w.scheduledTime,
-        status: w.status,
-        errorMessage: w.errorMessage,
-        createdAt: w.createdAt,
-        updatedAt: w.updatedAt,
-      }),
-    ),
-    incoming: [...wallet.incoming.values()].map(
-      (t): TransactionView => ({
-        id: t.withdrawalId,
-        kind: 'transfer_in',
-        amount: t.amount,
-        counterparty: t.fromWalletId,
-        scheduledTime: t.scheduledTime,
-        status: 'SUCCESS',
-        errorMessage: '',
-        createdAt: t.at,
-        updatedAt: t.at,
-      }),
-    ),
-  };
+// Wallet states are values that share their unchanged withdrawals and transfers with the states
+// before them: each is serialised once, and a document joins what was serialised before, so a
+// wallet with a long history costs a copy per read, not a rendering of every entry.
+const serialised = new WeakMap<Withdrawal | TransferIn, string>();
+
+function once<T extends Withdrawal | TransferIn>(
+  item: T,
+  currency: string,
+  view: (item: T) => TransactionView,
+): string {
+  let json = serialised.get(item);
+  if (json === undefined) {
+    json = JSON.stringify(renderTransaction(view(item), currency));
+    serialised.set(item, json);
+  }
+  return json;
 }
+
+const withdrawalView = (w: Withdrawal): TransactionView => ({
+  id: w.id,
+  kind: 'withdrawal',
+  amount: w.amount,
+  counterparty: w.target,
+  scheduledTime: w.scheduledTime,
+  status: w.status,
+  errorMessage: w.errorMessage,
+  createdAt: w.createdAt,
+  updatedAt: w.updatedAt,
+});
+
+const transferView = (t: TransferIn): TransactionView => ({
+  id: t.withdrawalId,
+  kind: 'transfer_in',
+  amount: t.amount,
+  counterparty: t.fromWalletId,
+  scheduledTime: t.scheduledTime,
+  status: 'SUCCESS',
+  errorMessage: '',
+  createdAt: t.at,
+  updatedAt: t.at,
+});
 
 export function renderTransaction(t: TransactionView, currency: string) {
   return {
@@ -53,17 +63,24 @@ export function renderTransaction(t: TransactionView, currency: string) {
   };
 }
 
-export function renderWallet(wallet: Wallet, baseUrl: string) {
-  const { outgoing, incoming } = transactionsOf(wallet);
-  return {
+/**
+ * The wallet document as JSON text, in the order of its schema (`WalletResponse`), which
+ * documents it; sent as is, so the schema's serialiser does not walk every transaction again.
+ */
+export function renderWallet(wallet: Wallet, baseUrl: string): string {
+  const { currency } = wallet;
+  const head = JSON.stringify({
     url: `${baseUrl}/api/wallets/${wallet.id}/`,
     uuid: wallet.id,
-    currency: wallet.currency,
+    currency,
     owner: wallet.owner,
-    balance: formatAmount(wallet.balance, wallet.currency),
+    balance: formatAmount(wallet.balance, currency),
     created: wallet.createdAt,
     updated: wallet.updatedAt,
-    outgoing_transactions: outgoing.map((t) => renderTransaction(t, wallet.currency)),
-    incoming_transactions: incoming.map((t) => renderTransaction(t, wallet.currency)),
-  };
+  });
+  const outgoing = Array.from(wallet.withdrawals.values(), (w) =>
+    once(w, currency, withdrawalView),
+  );
+  const incoming = Array.from(wallet.incoming.values(), (t) => once(t, currency, transferView));
+  return `${head.slice(0, -1)},"outgoing_transactions":[${outgoing.join(',')}],"incoming_transactions":[${incoming.join(',')}]}`;
 }

@@ -114,6 +114,7 @@ export const walletRoutes: FastifyPluginAsyncTypebox<WalletRoutesOptions> = asyn
     reply
       .code(code)
       .header('etag', etagOf(wallet.revision))
+      .type('application/json; charset=utf-8')
       .send(renderWallet(wallet, baseUrl(request)));
 
   /**

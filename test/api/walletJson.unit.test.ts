@@ -1,0 +1,73 @@
+// The wallet document is sent as JSON text built from fragments serialised once per withdrawal
+// or transfer: it must be exactly what the schema's serialiser would write, and a fragment must
+// never outlive the state it came from.
+
+import { Value } from '@sinclair/typebox/value';
+import fastJsonStringify from 'fast-json-stringify';
+import t from 'tap';
+import { WalletResponse } from '../../src/api/schemas.ts';
+import { renderWallet } from '../../src/api/walletJson.ts';
+import { evolve, fold, type Wallet } from '../../src/domain/wallet.ts';
+import { created, deposited, failed, scheduled, started, TARGET, W, WD } from '../domain/given.ts';
+
+const OTHER = '44444444-4444-4444-8444-444444444444';
+const transferIn = {
+  type: 'TransferReceived' as const,
+  data: {
+    withdrawalId: OTHER,
+    fromWalletId: TARGET,
+    amount: '7.50',
+    scheduledTime: '2026-01-01T11:00:00.000Z',
+    at: '2026-01-01T11:00:03.000Z',
+  },
+};
+const serialise = fastJsonStringify(WalletResponse);
+
+t.test('the document is what the schema serialiser writes, field for field', async (t) => {
+  const wallet = fold(
+    [
+      created,
+      deposited('100.00'),
+      scheduled('50.00', WD, null),
+      scheduled('5.00', OTHER, TARGET),
+      transferIn,
+    ],
+    null,
+  ) as Wallet;
+  const text = renderWallet(wallet, 'http://example.test');
+  const doc = JSON.parse(text);
+  t.ok(Value.Check(WalletResponse, doc), 'valid against WalletResponse');
+  t.equal(serialise(doc), text, 'same text, same order, nothing the schema would drop');
+  t.equal(doc.url, `http://example.test/api/wallets/${W}/`);
+  t.equal(doc.balance, '107.50', 'scheduled withdrawals take nothing yet; the transfer came in');
+  t.same(
+    doc.outgoing_transactions.map((x: { uuid: string; target: string | null }) => [
+      x.uuid,
+      x.target,
+    ]),
+    [
+      [WD, null],
+      [OTHER, TARGET],
+    ],
+  );
+  t.same(
+    doc.incoming_transactions.map((x: { uuid: string; source: string; amount: string }) => [
+      x.uuid,
+      x.source,
+      x.amount,
+    ]),
+    [[OTHER, TARGET, '7.50']],
+  );
+});
+
+t.test('a withdrawal that changed is written anew; the state before keeps its text', async (t) => {
+  const before = fold([created, deposited('100.00'), scheduled('50.00')], null) as Wallet;
+  const first = JSON.parse(renderWallet(before, ''));
+  const after = evolve(evolve(before, started('50.00')), failed) as Wallet;
+  const now = JSON.parse(renderWallet(after, ''));
+  t.equal(first.outgoing_transactions[0].status, 'PENDING');
+  t.equal(now.outgoing_transactions[0].status, 'FAILED');
+  t.equal(now.outgoing_transactions[0].error_message, 'refused');
+  t.equal(now.balance, '100.00');
+  t.equal(JSON.parse(renderWallet(before, '')).outgoing_transactions[0].status, 'PENDING');
+});
