@@ -568,6 +568,11 @@ function report(): void {
           .join(', '),
         'events MiB': int(m.eventsTableMiB),
         'read model MiB': int(m.readModelMiB),
+        'due backlog': m.dueBacklog,
+        'CPU µs per request': Object.entries(m.cpuUsPerRequest ?? {})
+          .filter(([, us]) => us > 0)
+          .map(([role, us]) => `${role} ${us}`)
+          .join(', '),
       })),
     );
   }

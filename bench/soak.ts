@@ -5,6 +5,7 @@
 // and the size of the tables that grow. The aim: the last minute keeps >= 90 % of the first.
 import { DEPOSIT_BODY } from './ceilings.ts';
 import type { Context } from './context.ts';
+import { cpuDelta, cpuSnapshot } from './cpu.ts';
 import { apiClient, createWallets } from './http.ts';
 import { type LagProbe, maxPosition, measureLag } from './lag.ts';
 import { type LoadResult, type RequestShape, runLoad } from './load.ts';
@@ -20,6 +21,10 @@ export interface SoakMinute {
   readonly rssMiB: Record<string, number>;
   readonly eventsTableMiB: number;
   readonly readModelMiB: number;
+  /** CPU µs per answered request, per process group, over the minute. */
+  readonly cpuUsPerRequest: Record<string, number>;
+  /** Withdrawals due by the minute's end and not yet finished by the scheduler. */
+  readonly dueBacklog: number;
 }
 
 export interface SoakFigures {
@@ -59,7 +64,11 @@ export async function benchSoak(
   const roles: Child[] = [...stack.roles(), second.child];
   const figures: SoakMinute[] = [];
   let generator = '';
+  const names = roles.map((role, i) => (i === roles.length - 1 ? 'api#2' : role.name));
+  const cpu = () =>
+    cpuSnapshot(Object.fromEntries(roles.map((r, i) => [names[i], r.pid])), ctx.postmasterPid);
   for (let minute = 1; minute <= minutes; minute++) {
+    const cpuBefore = await cpu();
     const from = await maxPosition(ctx.pool);
     const loads = await Promise.all(
       [stack.apiUrl, second.url].map((url) =>
@@ -77,20 +86,21 @@ export async function benchSoak(
     const to = await maxPosition(ctx.pool);
     const lag = await measureLag(ctx.pool, probe, from, to);
     const total = combine(loads);
+    const used = cpuDelta(cpuBefore, await cpu());
     generator = total.generator;
     const rssMiB: Record<string, number> = {};
     for (const [i, role] of roles.entries()) {
       const memory = await role.memory();
-      rssMiB[i === roles.length - 1 ? 'api#2' : role.name] = Math.round(
-        (memory?.rssKiB ?? Number.NaN) / 1024,
-      );
+      rssMiB[names[i] as string] = Math.round((memory?.rssKiB ?? Number.NaN) / 1024);
     }
-    const { rows } = await ctx.pool.query<{ events: string; read_model: string }>(
+    const { rows } = await ctx.pool.query<{ events: string; read_model: string; due: string }>(
       `select pg_total_relation_size('events')::text as events,
               (select coalesce(sum(pg_total_relation_size(c.oid)), 0)::text from pg_class c
                join pg_namespace n on n.oid = c.relnamespace
-               where n.nspname = 'read_model' and c.relkind = 'r') as read_model`,
+               where n.nspname = 'read_model' and c.relkind = 'r') as read_model,
+              (select count(*)::text from read_model.due_withdrawals where due_at <= now()) as due`,
     );
+    const answered = Math.max(1, total.ok);
     const entry: SoakMinute = {
       minute,
       perSecond: total.perSecond,
@@ -100,11 +110,16 @@ export async function benchSoak(
       rssMiB,
       eventsTableMiB: Number(rows[0]?.events) / 2 ** 20,
       readModelMiB: Number(rows[0]?.read_model) / 2 ** 20,
+      cpuUsPerRequest: Object.fromEntries(
+        Object.entries(used).map(([k, ms]) => [k, Math.round((ms * 1000) / answered)]),
+      ),
+      dueBacklog: Number(rows[0]?.due),
     };
     figures.push(entry);
     ctx.progress(
       `soak minute ${minute}: ${Math.round(entry.perSecond)} requests/s, p99 ${entry.p99Ms.toFixed(1)} ms, ` +
-        `lag p99 ${entry.lagP99Ms.toFixed(0)} ms, errors ${entry.errors} ${JSON.stringify(loads.map((l) => l.statusCodes))}`,
+        `lag p99 ${entry.lagP99Ms.toFixed(0)} ms, due backlog ${entry.dueBacklog}, errors ${entry.errors}; ` +
+        `CPU µs per request ${JSON.stringify(entry.cpuUsPerRequest)}`,
     );
   }
   await second.child.stop();
