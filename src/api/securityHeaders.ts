@@ -1,21 +1,47 @@
-// Security headers on every answer (helmet) and, only when CORS_ORIGINS lists origins, CORS for
+// Security headers on every answer (helmet's) and, only when CORS_ORIGINS lists origins, CORS for
 // browsers on those origins. The API answers JSON only, so its content policy allows nothing;
-// the OpenAPI UI at /docs sets a policy of its own (server.ts).
+// the OpenAPI UI at /docs and the console set policies of their own. helmet's headers do not
+// depend on the request here, so they are taken from it once, not made again for every answer
+// (as @fastify/helmet does).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
+import helmet from 'helmet';
 
 export interface SecurityHeadersOptions {
   readonly corsOrigins: readonly string[];
 }
 
-const securityHeaders: FastifyPluginAsync<SecurityHeadersOptions> = async (app, options) => {
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+/** The headers helmet sets for `options`, as they would go on any answer. */
+export function helmetHeaders(options: Parameters<typeof helmet>[0]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const collect = {
+    setHeader: (name: string, value: string | number) => {
+      headers[name.toLowerCase()] = String(value);
     },
+    removeHeader: () => {},
+  };
+  let failure: unknown;
+  helmet(options)({} as IncomingMessage, collect as unknown as ServerResponse, (error) => {
+    failure = error;
+  });
+  if (failure) throw failure;
+  return headers;
+}
+
+const securityHeaders: FastifyPluginAsync<SecurityHeadersOptions> = async (app, options) => {
+  const headers = Object.entries(
+    helmetHeaders({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      },
+    }),
+  );
+  app.addHook('onRequest', (_request, reply, done) => {
+    for (const [name, value] of headers) reply.raw.setHeader(name, value);
+    done();
   });
   if (options.corsOrigins.length === 0) return;
   // Preflights are answered in its onRequest hook, before any key is asked for.
