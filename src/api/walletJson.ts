@@ -63,6 +63,26 @@ export function renderTransaction(t: TransactionView, currency: string) {
   };
 }
 
+/** A wallet as its fields, from its stream (times as text) or the read model (times as dates). */
+type WalletFieldsSource = Pick<Wallet, 'id' | 'currency' | 'owner' | 'balance'> & {
+  readonly createdAt: string | Date;
+  readonly updatedAt: string | Date;
+};
+
+const textOf = (time: string | Date) => (typeof time === 'string' ? time : time.toISOString());
+
+/** A wallet in a list (WalletSummary); its own document adds its url and transactions. */
+export function renderWalletSummary(wallet: WalletFieldsSource) {
+  return {
+    uuid: wallet.id,
+    currency: wallet.currency,
+    owner: wallet.owner,
+    balance: formatAmount(wallet.balance, wallet.currency),
+    created: textOf(wallet.createdAt),
+    updated: textOf(wallet.updatedAt),
+  };
+}
+
 /**
  * The wallet document as JSON text, in the order of its schema (`WalletResponse`), which
  * documents it; sent as is, so the schema's serialiser does not walk every transaction again.
@@ -71,12 +91,7 @@ export function renderWallet(wallet: Wallet, baseUrl: string): string {
   const { currency } = wallet;
   const head = JSON.stringify({
     url: `${baseUrl}/api/wallets/${wallet.id}/`,
-    uuid: wallet.id,
-    currency,
-    owner: wallet.owner,
-    balance: formatAmount(wallet.balance, currency),
-    created: wallet.createdAt,
-    updated: wallet.updatedAt,
+    ...renderWalletSummary(wallet),
   });
   const outgoing = Array.from(wallet.withdrawals.values(), (w) =>
     once(w, currency, withdrawalView),

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { newApiKey } from '../../src/access/apiKeys.ts';
 import { startApi } from '../../src/cli/runtime.ts';
+import { bearer, makeKey } from '../support/ledgerApi.ts';
 import { pollUntil } from '../support/poll.ts';
 import {
   type Http,
@@ -14,20 +15,12 @@ import {
   startStack,
 } from '../support/stack.ts';
 
-const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-
 /** Another API instance on the stack's database (as `npm run cli -- serve` beside it). */
 async function anotherApi(t: Test, stack: Stack, now?: () => number) {
   const api = await startApi(stack.runtime, 0, now ? { now } : {});
   t.teardown(() => api.stop());
   const baseUrl = (api.url as string).replace('localhost', '127.0.0.1');
   return (key?: string) => httpClient(baseUrl, key ? bearer(key) : {});
-}
-
-async function makeKey(stack: Stack, body: Record<string, unknown>) {
-  const response = await stack.http('POST', '/api/keys', body);
-  if (response.status !== 201) throw new Error(`key not made: ${response.text}`);
-  return response.body as { id: string; key: string };
 }
 
 /** What a refused request must leave as it was: every event, every key. */

@@ -29,16 +29,13 @@ const form = (body: Buffer | string, contentType: string | undefined = FORM_TYPE
   answer(parseFormBody, typeof body === 'string' ? Buffer.from(body) : body, contentType);
 
 t.test('a charset other than UTF-8 is a 415 naming it, for JSON and forms', async (t) => {
-  for (const contentType of [
-    'application/json; charset=utf-8',
-    'application/json; charset=UTF-8',
-    'application/json;charset=utf8',
-    'application/json; charset="UTF-8"',
-    'application/json',
-  ]) {
-    t.same(json('{"amount":"1.00"}', contentType), { value: { amount: '1.00' } }, contentType);
-  }
-  for (const [contentType, charset] of [
+  // Each content type, and the charset it is refused for (null: accepted).
+  for (const [contentType, refused] of [
+    ['application/json; charset=utf-8', null],
+    ['application/json; charset=UTF-8', null],
+    ['application/json;charset=utf8', null],
+    ['application/json; charset="UTF-8"', null],
+    ['application/json', null],
     ['application/json; charset=utf-16', 'utf-16'],
     ['application/json; charset="UTF-16LE"', 'UTF-16LE'],
     ['application/json; charset=iso-8859-1', 'iso-8859-1'],
@@ -47,10 +44,12 @@ t.test('a charset other than UTF-8 is a 415 naming it, for JSON and forms', asyn
   ] as const) {
     t.same(
       json('{"amount":"1.00"}', contentType),
-      {
-        status: 415,
-        detail: `Unsupported charset "${charset}" in request: send the body as UTF-8.`,
-      },
+      refused === null
+        ? { value: { amount: '1.00' } }
+        : {
+            status: 415,
+            detail: `Unsupported charset "${refused}" in request: send the body as UTF-8.`,
+          },
       contentType,
     );
   }

@@ -2,12 +2,12 @@
 // wallets, an operator every wallet with search; withdrawals by status and the status summary are
 // for operators only; the audit trail carries the balance after each event.
 import t from 'tap';
+import { bearer, makeKey } from '../support/ledgerApi.ts';
 import { httpClient, startStack } from '../support/stack.ts';
 
 t.test('overviews', async (t) => {
   const stack = await startStack(t);
-  const made = await stack.http('POST', '/api/keys', { owner: 'alice' });
-  const alice = httpClient(stack.baseUrl, { authorization: `Bearer ${made.body.key}` });
+  const alice = httpClient(stack.baseUrl, bearer((await makeKey(stack, { owner: 'alice' })).key));
   const mine = (await alice('POST', '/api/wallets/', {})).body.uuid as string;
   const bobs = (await stack.http('POST', '/api/wallets/', { owner: 'bob', currency: 'JPY' })).body
     .uuid as string;

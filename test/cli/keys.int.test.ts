@@ -2,6 +2,7 @@
 // PostgreSQL; a key they make or revoke is seen by a running API.
 import t from 'tap';
 import { runCli } from '../support/cli.ts';
+import { bearer } from '../support/ledgerApi.ts';
 import { pollUntil } from '../support/poll.ts';
 import { httpClient, startStack } from '../support/stack.ts';
 
@@ -34,7 +35,7 @@ t.test('keys create, list, revoke; audit access', async (t) => {
     scopes: ['wallets:read', 'wallets:write'],
     name: 'cli',
   });
-  const asAlice = httpClient(stack.baseUrl, { authorization: `Bearer ${key.key}` });
+  const asAlice = httpClient(stack.baseUrl, bearer(key.key));
   t.equal((await asAlice('POST', '/api/wallets/', {})).status, 201, 'the API accepts it');
   t.equal(
     (await asAlice('POST', '/api/wallets/00000000-0000-4000-8000-000000000000/withdraw/', {}))

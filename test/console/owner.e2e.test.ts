@@ -173,6 +173,16 @@ t.test('a withdrawal 2 s ahead settles on screen; another is cancelled', async (
   t.match(await events(id), ['WalletCreated', 'Deposited', 'WithdrawalScheduled']);
   t.equal((await events(id)).at(-1), 'WithdrawalCancelled');
   await screenshot(t, page, 'owner-07-cancelled');
+
+  // The filters narrow the list: withdrawals only, then the cancelled one only.
+  const rows = transactions.getByRole('row');
+  await page.getByLabel('Kind', { exact: true }).selectOption('withdrawal');
+  await rows.filter({ hasText: 'Deposit' }).waitFor({ state: 'detached' });
+  t.equal(await rows.filter({ hasText: 'Withdrawal' }).count(), 2, 'both withdrawals');
+  await page.getByLabel('Status', { exact: true }).selectOption('CANCELLED');
+  await rows.filter({ hasText: /SUCCESS|FAILED/ }).waitFor({ state: 'detached' });
+  t.equal(await rows.filter({ hasText: 'Withdrawal' }).count(), 1, 'the cancelled one only');
+  t.equal(await rows.filter({ hasText: 'CANCELLED' }).count(), 1);
 });
 
 t.test('a deposit made over HTTP appears live', async (t) => {

@@ -29,15 +29,15 @@ import {
   WD,
 } from './given.ts';
 
-const create = (
-  over: Partial<Extract<WalletCommand, { type: 'CreateWallet' }>> = {},
-): WalletCommand => ({
-  type: 'CreateWallet',
-  walletId: W,
-  currency: 'USD',
-  owner: null,
-  ...over,
-});
+type CommandOf<T extends WalletCommand['type']> = Extract<WalletCommand, { type: T }>;
+
+/** Commands of one type: these defaults, any of them overridden. */
+const commandWith =
+  <T extends WalletCommand['type']>(type: T, defaults: Omit<CommandOf<T>, 'type'>) =>
+  (over: Partial<CommandOf<T>> = {}): WalletCommand =>
+    ({ type, ...defaults, ...over }) as CommandOf<T>;
+
+const create = commandWith('CreateWallet', { walletId: W, currency: 'USD', owner: null });
 const deposit = (
   amount: string | number,
   idempotency?: { key: string; requestHash: string },
@@ -47,15 +47,11 @@ const deposit = (
   amount,
   ...(idempotency ? { idempotency } : {}),
 });
-const schedule = (
-  over: Partial<Extract<WalletCommand, { type: 'ScheduleWithdrawal' }>> = {},
-): WalletCommand => ({
-  type: 'ScheduleWithdrawal',
+const schedule = commandWith('ScheduleWithdrawal', {
   withdrawalId: WD,
   amount: '50.00',
   scheduledTime: LATER,
   target: null,
-  ...over,
 });
 
 t.test('CreateWallet', async (t) => {

@@ -44,6 +44,15 @@ async function collect(
 }
 
 export function eventStoreContract(t: Test, openStore: OpenStore): void {
+  /** A store holding a new stream of five events `N` with data `{ n: 1 }` to `{ n: 5 }`. */
+  async function storeWithFiveEvents(t: Test) {
+    const store = await openStore(t);
+    const stream = newStream();
+    const events = [1, 2, 3, 4, 5].map((n) => event('N', { n }));
+    await store.appendToStream(stream, events, { expectedRevision: 'no_stream' });
+    return { store, stream };
+  }
+
   t.test('appends to a new stream and reads it back in order', async (t) => {
     const store = await openStore(t);
     const stream = newStream();
@@ -71,15 +80,7 @@ export function eventStoreContract(t: Test, openStore: OpenStore): void {
   });
 
   t.test('reads a slice of a stream and an unknown stream as empty', async (t) => {
-    const store = await openStore(t);
-    const stream = newStream();
-    await store.appendToStream(
-      stream,
-      [1, 2, 3, 4, 5].map((n) => event('N', { n })),
-      {
-        expectedRevision: 'no_stream',
-      },
-    );
+    const { store, stream } = await storeWithFiveEvents(t);
     const slice = await store.readStream(stream, { fromRevision: 2n, maxCount: 2 });
     t.same(
       slice.map((e) => (e.data as { n: number }).n),
@@ -247,15 +248,7 @@ export function eventStoreContract(t: Test, openStore: OpenStore): void {
   });
 
   t.test('readAll pages through the global log in position order', async (t) => {
-    const store = await openStore(t);
-    const stream = newStream();
-    await store.appendToStream(
-      stream,
-      [1, 2, 3, 4, 5].map((n) => event('N', { n })),
-      {
-        expectedRevision: 'no_stream',
-      },
-    );
+    const { store, stream } = await storeWithFiveEvents(t);
     const all: RecordedEvent[] = [];
     for (
       let page = await store.readAll(START, 2);

@@ -5,27 +5,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Test } from 'tap';
 import type { EventStore } from '../../src/eventstore/eventStore.ts';
+import { bearer, deposit, makeKey, newWallet } from '../support/ledgerApi.ts';
 import { ledgerEvents, openSse, type SseConnection } from '../support/sse.ts';
-import type { Http, Stack, StackTarget } from '../support/stack.ts';
-
-const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-
-async function makeKey(stack: Stack, body: Record<string, unknown>) {
-  const response = await stack.http('POST', '/api/keys', body);
-  if (response.status !== 201) throw new Error(`key not made: ${response.text}`);
-  return response.body as { id: string; key: string };
-}
-
-async function newWallet(http: Http, body: Record<string, unknown> = {}): Promise<string> {
-  const response = await http('POST', '/api/wallets/', body);
-  if (response.status !== 201) throw new Error(`wallet not made: ${response.text}`);
-  return response.body.uuid as string;
-}
-
-async function deposit(http: Http, walletId: string, amount = '1.00') {
-  const response = await http('PATCH', `/api/wallets/${walletId}/deposit/`, { amount });
-  if (response.status !== 200) throw new Error(`deposit: ${response.status} ${response.text}`);
-}
+import type { StackTarget } from '../support/stack.ts';
 
 /** Subscriptions the store was asked for (the projector's and the hub's). */
 export function countingStore(store: EventStore) {

@@ -3,6 +3,7 @@
 // and wallet events.
 import type { Test } from 'tap';
 import { startNotifyRole } from '../../src/cli/runtime.ts';
+import { bearer, deposit, expectStatus, makeKey, newWallet } from '../support/ledgerApi.ts';
 import {
   type Http,
   httpClient,
@@ -48,35 +49,17 @@ export async function startWebhookStack(
     return role;
   };
   if (notify) startNotify();
-  const expect = async (
-    what: string,
-    response: Promise<{ status: number; body: any; text: string }>,
-    status: number,
-  ) => {
-    const answer = await response;
-    if (answer.status !== status) throw new Error(`${what}: ${answer.status} ${answer.text}`);
-    return answer.body;
-  };
   return {
     ...stack,
     startNotify,
     async ownerClient(owner, scopes) {
-      const { key } = await expect(
-        'key',
-        stack.http('POST', '/api/keys', { owner, ...(scopes ? { scopes } : {}) }),
-        201,
-      );
-      return httpClient(stack.baseUrl, { authorization: `Bearer ${key}` });
+      const { key } = await makeKey(stack, { owner, ...(scopes ? { scopes } : {}) });
+      return httpClient(stack.baseUrl, bearer(key));
     },
-    async newWallet(http, body = {}) {
-      return (await expect('wallet', http('POST', '/api/wallets/', body), 201)).uuid;
-    },
-    async deposit(http, wallet, amount = '1.00') {
-      await expect('deposit', http('PATCH', `/api/wallets/${wallet}/deposit/`, { amount }), 200);
-    },
-    async register(http, body) {
-      return expect('registration', http('POST', '/api/webhooks', body), 201);
-    },
+    newWallet,
+    deposit,
+    register: (http, body) =>
+      expectStatus('registration', http('POST', '/api/webhooks', body), 201),
   };
 }
 

@@ -37,6 +37,17 @@ export interface LiveRoutesOptions {
 /** Events read per page while catching up. */
 const PAGE = 500;
 
+/** One client's stream: where it stands, and how to read on from there. */
+interface Feed {
+  /** Only this stream's events; otherwise every wallet's. */
+  readonly streamId?: string;
+  /** Up to PAGE stored events after those passed on. */
+  readPage(): Promise<RecordedEvent[]>;
+  /** False for an event passed on already; otherwise moves the position past it. */
+  pass(event: RecordedEvent): boolean;
+  frame(event: RecordedEvent): string;
+}
+
 /** The global position as one opaque event id, and back. */
 export const positionId = (p: Position) => `${p.commit}-${p.prepare}`;
 function parsePositionId(id: string): Position {
@@ -74,21 +85,30 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
   const { hub, commands, store, live, maxQueuedEvents = 10_000 } = options;
 
   /**
-   * Joins the hub (live events queue up meanwhile), opens the stream, runs `catchUp`, then passes
-   * on the queued and later events that `isNew` accepts.
+   * Joins the hub (live events queue up meanwhile), opens the stream, catches up by reading the
+   * store page by page, then passes on the queued and later events the read did not send.
    */
-  async function follow(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    streamId: string | undefined,
-    catchUp: (stream: EventStream) => Promise<void>,
-    send: (stream: EventStream, event: RecordedEvent) => void,
-  ) {
+  async function follow(request: FastifyRequest, reply: FastifyReply, feed: Feed) {
+    const send = (stream: EventStream, event: RecordedEvent) => {
+      if (feed.pass(event)) stream.write(feed.frame(event));
+    };
+    const catchUp = async (stream: EventStream) => {
+      for (;;) {
+        const page = await feed.readPage();
+        for (const event of page) {
+          if (stream.closed) return;
+          // The global log holds other streams too; the hub passes on wallets' events only.
+          if (feed.pass(event) && event.streamId.startsWith(WALLET_STREAM_PREFIX))
+            await stream.writePaced(feed.frame(event));
+        }
+        if (page.length < PAGE) return;
+      }
+    };
     let stream: EventStream | undefined;
     let endedEarly: EndReason | undefined;
     let queue: RecordedEvent[] | undefined = [];
     const listener: LiveListener = {
-      ...(streamId === undefined ? {} : { streamId }),
+      ...(feed.streamId === undefined ? {} : { streamId: feed.streamId }),
       deliver(event) {
         if (!queue) return send(stream as EventStream, event);
         queue.push(event);
@@ -147,28 +167,16 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
         next = wallet.revision + 1n;
       }
       const streamId = walletStreamId(walletId);
-      const send = (stream: EventStream, event: RecordedEvent) => {
-        if (event.revision < next) return;
-        next = event.revision + 1n;
-        stream.write(walletFrame(event));
-      };
-      return follow(
-        request,
-        reply,
+      return follow(request, reply, {
         streamId,
-        async (stream) => {
-          for (;;) {
-            const page = await store.readStream(streamId, { fromRevision: next, maxCount: PAGE });
-            for (const event of page) {
-              if (stream.closed) return;
-              next = event.revision + 1n;
-              await stream.writePaced(walletFrame(event));
-            }
-            if (page.length < PAGE) return;
-          }
+        readPage: () => store.readStream(streamId, { fromRevision: next, maxCount: PAGE }),
+        pass: (event) => {
+          if (event.revision < next) return false;
+          next = event.revision + 1n;
+          return true;
         },
-        send,
-      );
+        frame: walletFrame,
+      });
     },
   );
 
@@ -187,30 +195,16 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
     async (request, reply) => {
       const lastEventId = request.headers['last-event-id'];
       let last = typeof lastEventId === 'string' ? parsePositionId(lastEventId) : undefined;
-      const send = (stream: EventStream, event: RecordedEvent) => {
-        if (last && comparePositions(event.position, last) <= 0) return;
-        last = event.position;
-        stream.write(globalFrame(event));
-      };
-      return follow(
-        request,
-        reply,
-        undefined,
-        async (stream) => {
-          if (!last) return; // nothing to catch up: the next event is the first
-          for (;;) {
-            const page = await store.readAll(last, PAGE);
-            for (const event of page) {
-              if (stream.closed) return;
-              last = event.position;
-              if (!event.streamId.startsWith(WALLET_STREAM_PREFIX)) continue;
-              await stream.writePaced(globalFrame(event));
-            }
-            if (page.length < PAGE) return;
-          }
+      return follow(request, reply, {
+        // Without a position, nothing to catch up: the next event is the first.
+        readPage: async () => (last ? store.readAll(last, PAGE) : []),
+        pass: (event) => {
+          if (last && comparePositions(event.position, last) <= 0) return false;
+          last = event.position;
+          return true;
         },
-        send,
-      );
+        frame: globalFrame,
+      });
     },
   );
 };

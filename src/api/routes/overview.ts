@@ -16,6 +16,7 @@ import { formatAmount } from '../../domain/money.ts';
 import { Nullable } from '../nullable.ts';
 import { parseLimit } from '../requestParsing.ts';
 import { ErrorResponse, TransactionStatus, WalletSummary } from '../schemas.ts';
+import { renderWalletSummary } from '../walletJson.ts';
 import { projectionJson } from './operations.ts';
 
 export interface OverviewOptions {
@@ -68,16 +69,7 @@ export const overviewRoutes: FastifyPluginAsyncTypebox<OverviewOptions> = async 
         search: request.query.search,
         limit: parseLimit(request.query.limit, 500, 100),
       });
-      return {
-        results: wallets.map((w) => ({
-          uuid: w.id,
-          currency: w.currency,
-          owner: w.owner,
-          balance: formatAmount(w.balance, w.currency),
-          created: w.createdAt.toISOString(),
-          updated: w.updatedAt.toISOString(),
-        })),
-      };
+      return { results: wallets.map(renderWalletSummary) };
     },
   );
 

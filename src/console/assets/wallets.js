@@ -4,7 +4,7 @@
 import { api, formatTime, shortId } from './api.js';
 import { BalanceChart } from './chart.js';
 import { LIVE_TEXT, useBurst, useLiveEvents } from './live.js';
-import { CommandForm, html, Problem, Table } from './ui.js';
+import { CommandForm, Field, html, Problem, Table } from './ui.js';
 import { useCallback, useEffect, useState } from './vendor/hooks.js';
 
 const CURRENCIES = [
@@ -76,6 +76,30 @@ export function WalletsPage({ session, navigate }) {
       onDone=${(wallet) => navigate(`#/wallets/${wallet.uuid}`)}
     />`;
 }
+
+/** The transaction list's filters, named as the query parameters they set. */
+const TRANSACTION_FILTERS = [
+  {
+    name: 'kind',
+    label: 'Kind',
+    type: 'select',
+    options: [
+      ['', 'All kinds'],
+      ['deposit', 'Deposits'],
+      ['withdrawal', 'Withdrawals'],
+      ['transfer_in', 'Transfers received'],
+    ],
+  },
+  {
+    name: 'status',
+    label: 'Status',
+    type: 'select',
+    options: [
+      ['', 'All statuses'],
+      ...['PENDING', 'PROCESSING', 'SUCCESS', 'FAILED', 'CANCELLED'].map((s) => [s, s]),
+    ],
+  },
+];
 
 export function WalletPage({ id, session }) {
   const operator = session.kind !== 'owner';
@@ -185,38 +209,17 @@ export function WalletPage({ id, session }) {
     <section aria-labelledby="transactions-title">
       <h2 id="transactions-title">Transactions</h2>
       <div class="filters">
-        <div class="field">
-          <label for="filter-kind">Kind</label>
-          <select
-            id="filter-kind"
-            value=${filter.kind}
-            onChange=${(e) => {
-              setFilter({ ...filter, kind: e.currentTarget.value });
+        ${TRANSACTION_FILTERS.map(
+          (field) => html`<${Field}
+            key=${field.name}
+            field=${field}
+            value=${filter[field.name]}
+            onInput=${(value) => {
+              setFilter({ ...filter, [field.name]: value });
               setPages(['']);
             }}
-          >
-            <option value="">All kinds</option>
-            <option value="deposit">Deposits</option>
-            <option value="withdrawal">Withdrawals</option>
-            <option value="transfer_in">Transfers received</option>
-          </select>
-        </div>
-        <div class="field">
-          <label for="filter-status">Status</label>
-          <select
-            id="filter-status"
-            value=${filter.status}
-            onChange=${(e) => {
-              setFilter({ ...filter, status: e.currentTarget.value });
-              setPages(['']);
-            }}
-          >
-            <option value="">All statuses</option>
-            ${['PENDING', 'PROCESSING', 'SUCCESS', 'FAILED', 'CANCELLED'].map(
-              (s) => html`<option value=${s}>${s}</option>`,
-            )}
-          </select>
-        </div>
+          />`,
+        )}
       </div>
       <${Table}
         caption="Transactions, newest first"
