@@ -2,6 +2,7 @@
 // outgoing_transactions, incoming_transactions), plus currency, owner and counterparties. Built
 // from the wallet's folded stream, so a command's response and a later GET are the same document;
 // list items come from the read model in the same transaction shape.
+import type { OrderedMap } from 'immutable';
 import type { TransactionView } from '../../projections/queries.ts';
 import { formatAmount } from '../domain/money.ts';
 import type { TransferIn, Wallet, Withdrawal } from '../domain/wallet.ts';
@@ -93,9 +94,24 @@ export function renderWallet(wallet: Wallet, baseUrl: string): string {
     url: `${baseUrl}/api/wallets/${wallet.id}/`,
     ...renderWalletSummary(wallet),
   });
-  const outgoing = Array.from(wallet.withdrawals.values(), (w) =>
-    once(w, currency, withdrawalView),
-  );
-  const incoming = Array.from(wallet.incoming.values(), (t) => once(t, currency, transferView));
-  return `${head.slice(0, -1)},"outgoing_transactions":[${outgoing.join(',')}],"incoming_transactions":[${incoming.join(',')}]}`;
+  const outgoing = listOnce(wallet.withdrawals, currency, withdrawalView);
+  const incoming = listOnce(wallet.incoming, currency, transferView);
+  return `${head.slice(0, -1)},"outgoing_transactions":[${outgoing}],"incoming_transactions":[${incoming}]}`;
+}
+
+// A deposit leaves a wallet's withdrawals and transfers as they were (the same collection): their
+// joined text is kept for as long as that collection is in use.
+const joined = new WeakMap<object, string>();
+
+function listOnce<T extends Withdrawal | TransferIn>(
+  items: OrderedMap<string, T>,
+  currency: string,
+  view: (item: T) => TransactionView,
+): string {
+  let json = joined.get(items);
+  if (json === undefined) {
+    json = Array.from(items.values(), (item) => once(item, currency, view)).join(',');
+    joined.set(items, json);
+  }
+  return json;
 }

@@ -70,4 +70,7 @@ t.test('a withdrawal that changed is written anew; the state before keeps its te
   t.equal(now.outgoing_transactions[0].error_message, 'refused');
   t.equal(now.balance, '100.00');
   t.equal(JSON.parse(renderWallet(before, '')).outgoing_transactions[0].status, 'PENDING');
+  const richer = JSON.parse(renderWallet(evolve(after, deposited('1.00', 'd2')) as Wallet, ''));
+  t.equal(richer.balance, '101.00', 'a deposit changes the balance');
+  t.same(richer.outgoing_transactions, now.outgoing_transactions, 'and keeps the list');
 });
