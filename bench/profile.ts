@@ -1,6 +1,8 @@
 // Summarises a V8 CPU profile (from `npm run bench -- --cpu-prof`, or any node --cpu-prof): the
 // frames with the most self time, and the most inclusive time by source file.
-// Usage: node --import tsx bench/profile.ts <file.cpuprofile> [top=25]
+// Usage: node --import tsx bench/profile.ts <file.cpuprofile> [top=25] [--from=S] [--to=S]
+// (--from/--to: only the samples taken between S seconds after the profile's start and S seconds,
+// to compare the first and the last minutes of a soak.)
 import { readFile } from 'node:fs/promises';
 
 interface ProfileNode {
@@ -19,7 +21,13 @@ interface Profile {
 // Piped into `head`: stop quietly when the reader goes away.
 process.stdout.on('error', () => process.exit(0));
 
-const [file, topText = '25'] = process.argv.slice(2);
+const option = (name: string) => {
+  const given = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return given === undefined ? undefined : Number(given.slice(name.length + 3)) * 1e6;
+};
+const [file, topText = '25'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const fromUs = option('from') ?? 0;
+const toUs = option('to') ?? Number.POSITIVE_INFINITY;
 if (!file) {
   console.error('usage: node --import tsx bench/profile.ts <file.cpuprofile> [top]');
   process.exit(2);
@@ -32,8 +40,12 @@ for (const node of profile.nodes)
   for (const child of node.children ?? []) parent.set(child, node.id);
 
 const selfUs = new Map<number, number>();
+let sampledAt = 0;
 profile.samples.forEach((id, i) => {
-  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  const delta = profile.timeDeltas[i] ?? 0;
+  sampledAt += delta;
+  if (sampledAt < fromUs || sampledAt > toUs) return;
+  selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
 });
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 const short = (url: string) =>

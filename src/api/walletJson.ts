@@ -100,8 +100,18 @@ export function renderWallet(wallet: Wallet, baseUrl: string): string {
 }
 
 // A deposit leaves a wallet's withdrawals and transfers as they were (the same collection): their
-// joined text is kept for as long as that collection is in use.
+// joined text is kept for as long as that collection is in use. A new collection (a withdrawal
+// scheduled or moved on) is joined from pieces of PIECE entries: a piece whose entries are all
+// the ones it was made of is reused, so a long list costs a walk over its entries, not a copy of
+// every fragment. Entries keep their place (they are never removed), and the walk checks anyway.
 const joined = new WeakMap<object, string>();
+const PIECE = 64;
+interface Piece {
+  readonly items: readonly object[];
+  readonly text: string;
+}
+/** Keyed by a piece's first entry. */
+const pieces = new WeakMap<object, Piece>();
 
 function listOnce<T extends Withdrawal | TransferIn>(
   items: OrderedMap<string, T>,
@@ -109,9 +119,26 @@ function listOnce<T extends Withdrawal | TransferIn>(
   view: (item: T) => TransactionView,
 ): string {
   let json = joined.get(items);
-  if (json === undefined) {
-    json = Array.from(items.values(), (item) => once(item, currency, view)).join(',');
-    joined.set(items, json);
+  if (json !== undefined) return json;
+  const all = Array.from(items.values());
+  const texts: string[] = [];
+  for (let start = 0; start < all.length; start += PIECE) {
+    const slice = all.slice(start, start + PIECE);
+    const first = slice[0] as T;
+    let piece = pieces.get(first);
+    if (!piece || !sameItems(piece.items, slice)) {
+      piece = { items: slice, text: slice.map((item) => once(item, currency, view)).join(',') };
+      pieces.set(first, piece);
+    }
+    texts.push(piece.text);
   }
+  json = texts.join(',');
+  joined.set(items, json);
   return json;
+}
+
+function sameItems(a: readonly object[], b: readonly object[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

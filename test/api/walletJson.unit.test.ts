@@ -74,3 +74,42 @@ t.test('a withdrawal that changed is written anew; the state before keeps its te
   t.equal(richer.balance, '101.00', 'a deposit changes the balance');
   t.same(richer.outgoing_transactions, now.outgoing_transactions, 'and keeps the list');
 });
+
+t.test('a long list is joined in pieces: each entry as its state has it', async (t) => {
+  const ids = Array.from(
+    { length: 150 },
+    (_, i) => `55555555-5555-4555-8555-${i.toString().padStart(12, '0')}`,
+  );
+  const before = fold(
+    [created, deposited('1000.00'), ...ids.map((id) => scheduled('1.00', id))],
+    null,
+  ) as Wallet;
+  const statuses = (wallet: Wallet) =>
+    JSON.parse(renderWallet(wallet, '')).outgoing_transactions.map(
+      (x: { status: string }) => x.status,
+    );
+  t.same(
+    statuses(before),
+    ids.map(() => 'PENDING'),
+  );
+  // Entries in the first, a middle and the last piece move on, one state after another.
+  let wallet = before;
+  const moved = [0, 70, 149];
+  for (const i of moved) {
+    wallet = evolve(wallet, started('1.00', ids[i])) as Wallet;
+    t.same(
+      statuses(wallet),
+      ids.map((_, j) =>
+        moved.indexOf(j) !== -1 && moved.indexOf(j) <= moved.indexOf(i) ? 'PROCESSING' : 'PENDING',
+      ),
+      `after entry ${i}`,
+    );
+  }
+  const text = renderWallet(wallet, '');
+  t.equal(serialise(JSON.parse(text)), text, 'still what the schema serialiser writes');
+  t.same(
+    statuses(before),
+    ids.map(() => 'PENDING'),
+    'the first state keeps its text',
+  );
+});
