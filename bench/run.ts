@@ -569,6 +569,7 @@ function report(): void {
         'events MiB': int(m.eventsTableMiB),
         'read model MiB': int(m.readModelMiB),
         'due backlog': m.dueBacklog,
+        'wallet document KiB': m.documentKiB === undefined ? '-' : int(m.documentKiB),
         'CPU µs per request': Object.entries(m.cpuUsPerRequest ?? {})
           .filter(([, us]) => us > 0)
           .map(([role, us]) => `${role} ${us}`)

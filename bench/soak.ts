@@ -25,6 +25,8 @@ export interface SoakMinute {
   readonly cpuUsPerRequest: Record<string, number>;
   /** Withdrawals due by the minute's end and not yet finished by the scheduler. */
   readonly dueBacklog: number;
+  /** Size of one wallet's document (the original's shape lists all its withdrawals). */
+  readonly documentKiB: number;
 }
 
 export interface SoakFigures {
@@ -101,6 +103,7 @@ export async function benchSoak(
               (select count(*)::text from read_model.due_withdrawals where due_at <= now()) as due`,
     );
     const answered = Math.max(1, total.ok);
+    const document = JSON.stringify(await api.request('GET', `/api/wallets/${wallets[0]}/`));
     const entry: SoakMinute = {
       minute,
       perSecond: total.perSecond,
@@ -114,11 +117,13 @@ export async function benchSoak(
         Object.entries(used).map(([k, ms]) => [k, Math.round((ms * 1000) / answered)]),
       ),
       dueBacklog: Number(rows[0]?.due),
+      documentKiB: Buffer.byteLength(document) / 1024,
     };
     figures.push(entry);
     ctx.progress(
       `soak minute ${minute}: ${Math.round(entry.perSecond)} requests/s, p99 ${entry.p99Ms.toFixed(1)} ms, ` +
-        `lag p99 ${entry.lagP99Ms.toFixed(0)} ms, due backlog ${entry.dueBacklog}, errors ${entry.errors}; ` +
+        `lag p99 ${entry.lagP99Ms.toFixed(0)} ms, due backlog ${entry.dueBacklog}, ` +
+        `wallet document ${entry.documentKiB.toFixed(0)} KiB, errors ${entry.errors}; ` +
         `CPU µs per request ${JSON.stringify(entry.cpuUsPerRequest)}`,
     );
   }
