@@ -19,6 +19,7 @@ import { releaseClaim } from './claims/releaseClaim.ts';
 import { renewClaim } from './claims/renewClaim.ts';
 import { migrateScheduler } from './claims/schema.ts';
 import { sweepClaims } from './claims/sweepClaims.ts';
+import { createLeases } from './leases.ts';
 import type { PayoutClient } from './payoutClient.ts';
 import { processWithdrawal, type StepRunner } from './processWithdrawal.ts';
 
@@ -57,6 +58,11 @@ export async function startScheduler(options: SchedulerOptions) {
     retryBaseMs: options.retryBaseMs ?? 1000,
     recheckMs: options.recheckMs ?? 60_000,
   };
+  const leases = createLeases({
+    leaseMs,
+    now: () => clock().getTime(),
+    renewInDatabase: (claim, at) => renewClaim(pool, claim, { now: new Date(at), leaseMs }),
+  });
   const runner: StepRunner = {
     commands: options.commands,
     payouts: options.payouts,
@@ -64,7 +70,7 @@ export async function startScheduler(options: SchedulerOptions) {
     clock,
     random: options.random ?? Math.random,
     limitPayout: createLimit(options.concurrency),
-    renew: (claim) => renewClaim(pool, claim, { now: clock(), leaseMs }),
+    renew: (claim) => leases.renew(claim),
     instance,
     log,
   };
@@ -90,6 +96,7 @@ export async function startScheduler(options: SchedulerOptions) {
       });
       notBefore = new Date(clock().getTime() + 1000);
     }
+    leases.released(claim);
     await releaseClaim(pool, claim, notBefore).catch(() => {});
   }
 
@@ -103,13 +110,15 @@ export async function startScheduler(options: SchedulerOptions) {
     readModelWarned = false;
     if (++ticks % SWEEP_EVERY === 0) await sweepClaims(pool, clock());
     for (;;) {
+      const claimedAt = clock();
       const claims = await claimDue(pool, {
-        now: clock(),
+        now: claimedAt,
         limit: Math.min(CLAIM_BATCH, maxHeld - held.size),
         leaseMs,
         instance,
       });
       for (const claim of claims) {
+        leases.taken(claim, claimedAt.getTime());
         const work = handle(claim).finally(() => {
           held.delete(work);
           // Room again: claim more without waiting for the next tick.
