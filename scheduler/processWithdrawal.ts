@@ -1,8 +1,8 @@
 // One claimed withdrawal, taken as far as it can go now: the payout policy (src/domain/
 // withdrawal.ts) names the next step, this runs it (an append, a third-party call and the
 // append of its answer, a status lookup, the target wallet's credit) and asks again. Decisions
-// are made on the wallet's stream, never on the read model that listed it; every step renews the
-// claim first, so a claim that ran out (another holder may be working the withdrawal) stops.
+// are made on the wallet's stream, never on the read model that listed it; every step makes sure
+// of the claim first (scheduler/leases.ts), so a claim taken over by another holder stops.
 
 import type { CommandContext } from '../src/commands/metadata.ts';
 import type { CommandResult, WalletCommandHandler } from '../src/commands/walletCommandHandler.ts';
@@ -29,7 +29,7 @@ export interface StepRunner {
   readonly random: () => number;
   /** Runs the third-party call within the concurrency bound. */
   readonly limitPayout: <T>(task: () => Promise<T>) => Promise<T>;
-  /** Renews the claim before a step; false: the claim is lost, stop. */
+  /** Makes sure of the claim before a step (renewing it when due); false: it is lost, stop. */
   readonly renew: (claim: Claim) => Promise<boolean>;
   /** This scheduler instance, recorded as the actor of its events. */
   readonly instance: string;
