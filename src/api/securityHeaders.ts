@@ -14,7 +14,7 @@ export interface SecurityHeadersOptions {
 }
 
 /** The headers helmet sets for `options`, as they would go on any answer. */
-export function helmetHeaders(options: Parameters<typeof helmet>[0]): Record<string, string> {
+function helmetHeaders(options: Parameters<typeof helmet>[0]): Record<string, string> {
   const headers: Record<string, string> = {};
   const collect = {
     setHeader: (name: string, value: string | number) => {
