@@ -3,6 +3,7 @@ import t from 'tap';
 import { WrongExpectedVersionError } from '../../src/eventstore/eventStore.ts';
 import { openPostgresEventStore } from '../../src/eventstore/postgres/index.ts';
 import { createTestDatabase } from '../support/database.ts';
+import { pollUntil } from '../support/poll.ts';
 import { eventStoreContract } from './eventStoreContract.ts';
 
 t.test('event store contract: PostgreSQL adapter', async (t) => {
@@ -65,6 +66,55 @@ t.test('a stale append in a group is refused by the group statement itself', asy
   }
   t.ok(statements <= 2, `${statements} statements: the refusals cost none of their own`);
 });
+
+t.test(
+  'an append repeated while the group waits for its stream is still a no-op success',
+  async (t) => {
+    const db = await createTestDatabase(t, 10);
+    const store = await openPostgresEventStore(db.pool);
+    const [s, other, first] = [1, 2, 3].map(() => `wallet-${randomUUID()}`) as [
+      string,
+      string,
+      string,
+    ];
+    await store.appendToStream(s, [{ id: randomUUID(), type: 'A', data: {} }], {
+      expectedRevision: 'no_stream',
+    });
+    const event = { id: randomUUID(), type: 'B', data: { n: 1 } };
+    // Another writer makes the very same append (same event id, same place) and has not committed.
+    const writer = await db.pool.connect();
+    t.teardown(() => writer.release());
+    await writer.query('begin');
+    await writer.query('update streams set revision = 1 where stream_id = $1', [s]);
+    await writer.query(
+      `insert into events (stream_id, stream_revision, event_id, event_type, data)
+     values ($1, 1, $2, 'B', '{"n":1}')`,
+      [s, event.id],
+    );
+    // `first` goes alone; the repeat and `other` follow it as one group, which waits for s's row.
+    const alone = store.appendToStream(first, [{ id: randomUUID(), type: 'A', data: {} }], {
+      expectedRevision: 'no_stream',
+    });
+    const repeat = store.appendToStream(s, [event], { expectedRevision: 0n });
+    const beside = store.appendToStream(other, [{ id: randomUUID(), type: 'A', data: {} }], {
+      expectedRevision: 'no_stream',
+    });
+    await alone;
+    await pollUntil('the group statement to wait for the stream row', async () => {
+      const { rows } = await db.pool.query(
+        `select count(*)::int as n from pg_stat_activity
+       where wait_event_type = 'Lock' and query like '%with input as%'`,
+      );
+      return rows[0].n > 0 ? true : undefined;
+    });
+    await writer.query('commit');
+    const [repeated, appended] = await Promise.allSettled([repeat, beside]);
+    t.equal(appended.status, 'fulfilled', 'the other stream of the group');
+    t.equal(repeated.status, 'fulfilled', 'the repeat: a no-op success, not a conflict');
+    if (repeated.status === 'fulfilled') t.equal(repeated.value.nextRevision, 1n);
+    t.equal((await store.readStream(s)).length, 2, 'the event is stored once');
+  },
+);
 
 t.test(
   'headPosition waits for a transaction running at the call, and counts its events',

@@ -29,8 +29,8 @@ export interface AppendGroupOptions {
  * The rows of the group's streams are locked in stream id order (two groups never deadlock);
  * each stream's expectation is checked on its own, and a stream that fails it is skipped, not the
  * group. Expected revision codes: -1 no stream, -2 any, otherwise the revision. A stream not
- * appended comes back with its current revision, and whether its first event is stored already
- * (a repeat of an append made before), so a plain conflict needs no further round trip.
+ * appended comes back with its current revision, and whether it may be a repeat of an append made
+ * before, so a plain conflict needs no further round trip.
  */
 const APPEND_GROUP = `
   with input as (
@@ -71,8 +71,11 @@ const APPEND_GROUP = `
          (select max(x.global_position) from inserted x where x.stream_id = i.stream_id)::text as prepare,
          pg_current_xact_id()::text as commit,
          l.revision::text as current,
+         -- Not appended, and maybe a repeat: its first event is stored, or the stream moved while
+         -- this statement waited for its row (events this statement's snapshot cannot see).
          case when a.stream_id is null
-              then exists (select 1 from events ev where ev.event_id = i.first_id) end as repeat
+              then l.revision is distinct from (select s.revision from streams s where s.stream_id = i.stream_id)
+                   or exists (select 1 from events ev where ev.event_id = i.first_id) end as unsure
   from input i left join appended a using (stream_id) left join locked l using (stream_id)`;
 
 const EXPECTED_CODE = { no_stream: -1n, any: -2n } as const;
@@ -123,7 +126,7 @@ export function createAppendGroup(
       prepare: string | null;
       commit: string;
       current: string | null;
-      repeat: boolean | null;
+      unsure: boolean | null;
     }[];
     try {
       ({ rows } = await pool.query({
@@ -146,9 +149,9 @@ export function createAppendGroup(
           nextRevision: BigInt(row.appended),
           position: { commit: BigInt(row.commit), prepare: BigInt(row.prepare as string) },
         });
-      } else if (row.repeat || row.current === null) {
-        // A repeat of an append already made (an idempotent re-append), or a stream that another
-        // writer created meanwhile: the single-stream path tells these apart.
+      } else if (row.unsure || row.current === null) {
+        // Maybe a repeat of an append already made (an idempotent re-append), or a stream that
+        // another writer created meanwhile: the single-stream path tells these apart.
         unsure.push(request);
       } else {
         request.reject(
