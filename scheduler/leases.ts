@@ -6,7 +6,7 @@
 import type { Claim } from './claims/claimDue.ts';
 
 export interface Leases {
-  /** `claim` was taken at `at` (ms) for a whole lease. */
+  /** `claim` was taken for a whole lease by a query sent at `at` (on the `now` clock). */
   taken(claim: Claim, at: number): void;
   /** Whether `claim` is still this scheduler's, renewing it first when a tenth has passed. */
   renew(claim: Claim): Promise<boolean>;
@@ -20,9 +20,10 @@ export function createLeases({
   renewInDatabase,
 }: {
   readonly leaseMs: number;
+  /** Milliseconds on a clock that never steps back (only differences count). */
   readonly now: () => number;
-  /** Renews for a whole lease from `at`; false when the claim was taken over. */
-  readonly renewInDatabase: (claim: Claim, at: number) => Promise<boolean>;
+  /** Renews for a whole lease from now; false when the claim was taken over. */
+  readonly renewInDatabase: (claim: Claim) => Promise<boolean>;
 }): Leases {
   const until = new Map<string, number>();
   return {
@@ -32,7 +33,7 @@ export function createLeases({
     async renew(claim) {
       const at = now();
       if (at < (until.get(claim.lease) ?? 0) - leaseMs * 0.9) return true;
-      const renewed = await renewInDatabase(claim, at);
+      const renewed = await renewInDatabase(claim);
       if (renewed) until.set(claim.lease, at + leaseMs);
       return renewed;
     },
