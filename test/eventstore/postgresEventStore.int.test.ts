@@ -1,10 +1,27 @@
 import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import t from 'tap';
 import { WrongExpectedVersionError } from '../../src/eventstore/eventStore.ts';
 import { openPostgresEventStore } from '../../src/eventstore/postgres/index.ts';
+import { readStream } from '../../src/eventstore/postgres/readStream.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { pollUntil } from '../support/poll.ts';
 import { eventStoreContract } from './eventStoreContract.ts';
+
+/** The pool, and how many statements went through it so far. */
+function countingStatements(pool: pg.Pool) {
+  let statements = 0;
+  const counting = new Proxy(pool, {
+    get(target, key, receiver) {
+      if (key !== 'query') return Reflect.get(target, key, receiver);
+      return (...args: Parameters<typeof target.query>) => {
+        statements++;
+        return (target.query as (...a: unknown[]) => unknown)(...args);
+      };
+    },
+  });
+  return { pool: counting, statements: () => statements };
+}
 
 t.test('event store contract: PostgreSQL adapter', async (t) => {
   const db = await createTestDatabase(t, 30);
@@ -34,22 +51,14 @@ t.test('an append PostgreSQL refuses fails alone, not the appends grouped with i
 
 t.test('a stale append in a group is refused by the group statement itself', async (t) => {
   const db = await createTestDatabase(t, 10);
+  const { pool: counting, statements: count } = countingStatements(db.pool);
   let statements = 0;
-  const counting = new Proxy(db.pool, {
-    get(pool, key, receiver) {
-      if (key !== 'query') return Reflect.get(pool, key, receiver);
-      return (...args: Parameters<typeof pool.query>) => {
-        statements++;
-        return (pool.query as (...a: unknown[]) => unknown)(...args);
-      };
-    },
-  });
   const store = await openPostgresEventStore(counting);
   const streams = Array.from({ length: 10 }, () => `wallet-${randomUUID()}`);
   const append = (s: string, expectedRevision: bigint | 'no_stream') =>
     store.appendToStream(s, [{ id: randomUUID(), type: 'A', data: {} }], { expectedRevision });
   await Promise.all(streams.map((s) => append(s, 'no_stream')));
-  statements = 0;
+  const before = count();
   // Sent together, they go as one group; every third one expects a revision the stream is past.
   const outcomes = await Promise.allSettled(
     streams.map((s, i) => append(s, i % 3 === 0 ? 'no_stream' : 0n)),
@@ -64,7 +73,72 @@ t.test('a stale append in a group is refused by the group statement itself', asy
       t.equal((o.reason as WrongExpectedVersionError).actual, 0n, `stream ${i}: its revision`);
     }
   }
+  statements = count() - before;
   t.ok(statements <= 2, `${statements} statements: the refusals cost none of their own`);
+});
+
+t.test('reads asked together go as one statement and answer as reads one by one', async (t) => {
+  const db = await createTestDatabase(t, 10);
+  const { pool, statements } = countingStatements(db.pool);
+  const store = await openPostgresEventStore(pool);
+  const streams = Array.from({ length: 12 }, () => `wallet-${randomUUID()}`);
+  for (const [i, s] of streams.entries()) {
+    await store
+      .appendToStream(
+        s,
+        Array.from({ length: i % 4 }, (_, n) => ({ id: randomUUID(), type: 'A', data: { n } })),
+        { expectedRevision: 'no_stream' },
+      )
+      .catch(() => {}); // zero events: no stream at all
+  }
+  // Every shape of read, twice over (a stream may be asked twice in one group).
+  const asks = [...streams, ...streams].map((s, i) => ({
+    s,
+    options: [{}, { fromRevision: 1n }, { maxCount: 2 }, { fromRevision: 1n, maxCount: 1 }][i % 4],
+  }));
+  const one = asks.map(({ s, options }) => readStream(db.pool, s, options));
+  const before = statements();
+  const grouped = await Promise.all(asks.map(({ s, options }) => store.readStream(s, options)));
+  t.ok(statements() - before <= 2, `${statements() - before} statements for ${asks.length} reads`);
+  t.same(grouped, await Promise.all(one), 'the same events, in order, for every read');
+  t.ok(grouped.some((events) => events.length > 1));
+});
+
+t.test('a read PostgreSQL refuses fails alone, not the reads grouped with it', async (t) => {
+  const db = await createTestDatabase(t, 10);
+  const store = await openPostgresEventStore(db.pool);
+  const s = `wallet-${randomUUID()}`;
+  await store.appendToStream(s, [{ id: randomUUID(), type: 'A', data: {} }], {
+    expectedRevision: 'no_stream',
+  });
+  // text refuses U+0000: the group statement fails, and each read then goes on its own.
+  const results = await Promise.allSettled(
+    Array.from({ length: 10 }, (_, i) => store.readStream(i === 4 ? 'wallet-\u0000' : s)),
+  );
+  t.same(
+    results.map((r) => (r.status === 'fulfilled' ? r.value.length : 'rejected')),
+    Array.from({ length: 10 }, (_, i) => (i === 4 ? 'rejected' : 1)),
+  );
+});
+
+t.test('a read waiting for the next group still sees every append made before it', async (t) => {
+  const db = await createTestDatabase(t, 30);
+  const store = await openPostgresEventStore(db.pool);
+  const streams = Array.from({ length: 40 }, () => `wallet-${randomUUID()}`);
+  let stale = 0;
+  // Each writer reads its stream right after each append, among everyone else's reads.
+  await Promise.all(
+    streams.map(async (s) => {
+      for (let revision = 0n; revision < 5n; revision++) {
+        await store.appendToStream(s, [{ id: randomUUID(), type: 'A', data: {} }], {
+          expectedRevision: revision === 0n ? 'no_stream' : revision - 1n,
+        });
+        const events = await store.readStream(s, { fromRevision: revision });
+        if (events[0]?.revision !== revision) stale++;
+      }
+    }),
+  );
+  t.equal(stale, 0, 'no read missed the append before it');
 });
 
 t.test(

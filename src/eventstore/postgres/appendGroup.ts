@@ -9,6 +9,7 @@ import {
   WrongExpectedVersionError,
 } from '../eventStore.ts';
 import { appendToStream } from './appendToStream.ts';
+import { type GroupOptions, statementGroups } from './statementGroups.ts';
 
 interface Request {
   readonly streamId: string;
@@ -16,13 +17,6 @@ interface Request {
   readonly expectedRevision: ExpectedRevision;
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
-}
-
-export interface AppendGroupOptions {
-  /** Statements in flight at once (default 1); appends arriving meanwhile go as one group. */
-  readonly slots?: number;
-  /** Streams per group, at most. */
-  readonly maxGroup?: number;
 }
 
 /**
@@ -80,41 +74,7 @@ const APPEND_GROUP = `
 
 const EXPECTED_CODE = { no_stream: -1n, any: -2n } as const;
 
-export function createAppendGroup(
-  pool: pg.Pool,
-  { slots = 1, maxGroup = 64 }: AppendGroupOptions = {},
-) {
-  const waiting: Request[] = [];
-  let inFlight = 0;
-
-  /** The next group: waiting appends in arrival order, one per stream (a second one waits). */
-  function takeGroup(): Request[] {
-    const group: Request[] = [];
-    const streams = new Set<string>();
-    for (let i = 0; i < waiting.length && group.length < maxGroup; ) {
-      const request = waiting[i] as Request;
-      if (streams.has(request.streamId)) {
-        i++;
-        continue;
-      }
-      streams.add(request.streamId);
-      group.push(request);
-      waiting.splice(i, 1);
-    }
-    return group;
-  }
-
-  function flush() {
-    while (inFlight < slots && waiting.length > 0) {
-      const group = takeGroup();
-      inFlight++;
-      void send(group).finally(() => {
-        inFlight--;
-        flush();
-      });
-    }
-  }
-
+export function createAppendGroup(pool: pg.Pool, options: GroupOptions = {}) {
   const single = (r: Request) =>
     appendToStream(pool, r.streamId, r.events, r).then(r.resolve, r.reject);
 
@@ -165,6 +125,8 @@ export function createAppendGroup(
     }
     await Promise.all(unsure.map(single));
   }
+  // One append per stream in a group: a second one waits for the next.
+  const enqueue = statementGroups(send, options, (r: Request) => r.streamId);
 
   return function append(
     streamId: string,
@@ -175,8 +137,7 @@ export function createAppendGroup(
       return Promise.reject(new Error('appendToStream needs at least one event'));
     }
     return new Promise((resolve, reject) => {
-      waiting.push({ streamId, events, expectedRevision, resolve, reject });
-      flush();
+      enqueue({ streamId, events, expectedRevision, resolve, reject });
     });
   };
 }

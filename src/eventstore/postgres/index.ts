@@ -1,14 +1,19 @@
 import type pg from 'pg';
 import { migrate } from '../../infra/migrate.ts';
 import type { EventStore } from '../eventStore.ts';
-import { type AppendGroupOptions, createAppendGroup } from './appendGroup.ts';
+import { createAppendGroup } from './appendGroup.ts';
 import { headPosition } from './headPosition.ts';
 import { eventStoreMigrations } from './migrations.ts';
 import { readAll } from './readAll.ts';
-import { readStream } from './readStream.ts';
+import { createReadGroup } from './readGroup.ts';
+import type { GroupOptions } from './statementGroups.ts';
 import { type PollingOptions, subscribeToAll } from './subscribeToAll.ts';
 
-export interface PostgresEventStoreOptions extends PollingOptions, AppendGroupOptions {
+export interface PostgresEventStoreOptions extends PollingOptions {
+  /** How appends are grouped into statements (default: 1 in flight, 64 streams in one). */
+  readonly appends?: GroupOptions;
+  /** How stream reads are grouped into statements (default: 1 in flight, 64 reads in one). */
+  readonly reads?: GroupOptions;
   /** Close the pool with the store (when the store created it). */
   readonly ownsPool?: boolean;
 }
@@ -20,8 +25,8 @@ export async function openPostgresEventStore(
 ): Promise<EventStore> {
   await migrate(pool, 'eventstore', eventStoreMigrations);
   return {
-    appendToStream: createAppendGroup(pool, options),
-    readStream: (streamId, readOptions) => readStream(pool, streamId, readOptions),
+    appendToStream: createAppendGroup(pool, options.appends),
+    readStream: createReadGroup(pool, options.reads),
     readAll: (from, limit) => readAll(pool, from, limit),
     subscribeToAll: (subscribeOptions) => subscribeToAll(pool, subscribeOptions, options),
     headPosition: (streamPrefix) => headPosition(pool, streamPrefix),
