@@ -23,44 +23,44 @@ const fixed =
   };
 
 t.test('refused addresses: loopback, private, link-local, unique-local, metadata', async (t) => {
-  for (const address of [
-    '127.0.0.1',
-    '127.255.0.7',
-    '10.1.2.3',
-    '172.16.0.1',
-    '172.31.255.255',
-    '192.168.1.1',
-    '169.254.169.254',
-    '169.254.0.1',
-    '100.64.0.1',
-    '0.0.0.0',
-    '224.0.0.1',
-    '255.255.255.255',
-    '::1',
-    '::',
-    'fe80::1',
-    'fc00::1',
-    'fd00:ec2::254',
-    '::ffff:127.0.0.1',
-    '::ffff:10.0.0.1',
-    '::ffff:a9fe:a9fe',
-    '64:ff9b::a9fe:a9fe',
-    '64:ff9b::10.0.0.1',
-    'ff02::1',
-    '[::1]',
-  ]) {
-    t.ok(refusedAddress(address), `${address}: ${refusedAddress(address)}`);
-  }
-  t.match(refusedAddress('169.254.169.254'), /metadata/);
-  t.match(refusedAddress('fd00:ec2::254'), /unique-local.*metadata/);
-  for (const address of [
-    '93.184.215.14',
-    '8.8.8.8',
-    '2606:2800:21f:cb07:6820:80da:af6b:8b2c',
-    '172.32.0.1',
-    '64:ff9b::808:808',
-  ]) {
-    t.equal(refusedAddress(address), undefined, `${address} is allowed`);
+  const loopback = 'a loopback address';
+  const isPrivate = 'a private address';
+  const linkLocalV4 = 'a link-local or cloud metadata address';
+  const uniqueLocal = 'a unique-local address (this includes the fd00:ec2::254 metadata service)';
+  // Each address and what the refusal calls it (undefined: a public address, allowed).
+  for (const [address, what] of [
+    ['127.0.0.1', loopback],
+    ['127.255.0.7', loopback],
+    ['10.1.2.3', isPrivate],
+    ['172.16.0.1', isPrivate],
+    ['172.31.255.255', isPrivate],
+    ['192.168.1.1', isPrivate],
+    ['169.254.169.254', linkLocalV4],
+    ['169.254.0.1', linkLocalV4],
+    ['100.64.0.1', 'a shared (carrier-grade NAT) address'],
+    ['0.0.0.0', 'an unspecified ("this network") address'],
+    ['224.0.0.1', 'a multicast address'],
+    ['255.255.255.255', 'a reserved address'],
+    ['::1', loopback],
+    ['::', 'an unspecified address'],
+    ['fe80::1', 'a link-local address'],
+    ['fc00::1', uniqueLocal],
+    ['fd00:ec2::254', uniqueLocal],
+    // IPv4-mapped and NAT64 addresses count as the IPv4 address they hold.
+    ['::ffff:127.0.0.1', loopback],
+    ['::ffff:10.0.0.1', isPrivate],
+    ['::ffff:a9fe:a9fe', linkLocalV4],
+    ['64:ff9b::a9fe:a9fe', linkLocalV4],
+    ['64:ff9b::10.0.0.1', isPrivate],
+    ['ff02::1', 'a multicast address'],
+    ['[::1]', loopback],
+    ['93.184.215.14', undefined],
+    ['8.8.8.8', undefined],
+    ['2606:2800:21f:cb07:6820:80da:af6b:8b2c', undefined],
+    ['172.32.0.1', undefined],
+    ['64:ff9b::808:808', undefined],
+  ] as const) {
+    t.equal(refusedAddress(address), what, address);
   }
 });
 
