@@ -5,22 +5,24 @@
 // attacker how many leading bytes of the *hash* of their guess matched a stored hash, and without
 // a SHA-256 preimage that says nothing about the key. So no byte-by-byte comparison of secrets
 // ever happens, which is what constant-time comparison protects against.
-import { createHash, randomBytes } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 export const KEY_PREFIX = 'wlk_';
 
 export function newApiKey(): string {
-  return `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+  return `${KEY_PREFIX}${crypto.randomBytes(32).toString('base64url')}`;
 }
 
 export function hashApiKey(key: string): Buffer {
-  return createHash('sha256').update(key, 'utf8').digest();
+  return crypto.createHash('sha256').update(key, 'utf8').digest();
 }
 
-/** The hash as base64 text (a map key); `Buffer.from(text, 'base64')` is the hash again. */
-export function hashApiKeyText(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('base64');
-}
+/** The hash as base64 text (a map key); `Buffer.from(text, 'base64')` is the hash again. Hashed
+ * for every request: one call where Node has it (20.12 and later), not a Hash object. */
+export const hashApiKeyText: (key: string) => string =
+  typeof crypto.hash === 'function'
+    ? (key) => crypto.hash('sha256', key, 'base64')
+    : (key) => crypto.createHash('sha256').update(key, 'utf8').digest('base64');
 
 /** What an Authorization header holds: a bearer token, or nothing usable. */
 export type Credentials = { readonly token: string } | 'missing' | 'malformed';

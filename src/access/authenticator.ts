@@ -28,6 +28,12 @@ export interface AuthenticatorOptions {
 export interface Authenticator {
   /** The principal of a valid key; undefined for an unknown or revoked one. */
   authenticate(token: string): Promise<KeyPrincipal | undefined>;
+  /**
+   * The principal of a valid key if this instance already knows it (a fresh lookup), at once and
+   * counted as a use like `authenticate`; undefined when that would have to wait (then a lookup is
+   * under way and `authenticate` answers).
+   */
+  peek(token: string): KeyPrincipal | undefined;
   /** Drops a key from this instance's cache at once (its revocation was made here). */
   forget(keyId: string): void;
   /** Drops one token from this instance's cache at once (a session ended here). */
@@ -40,6 +46,8 @@ export interface Authenticator {
 interface Entry {
   readonly startedAt: number;
   readonly lookup: Promise<KeyPrincipal | undefined>;
+  /** What `lookup` resolved to, once it has (a cached entry always holds a principal). */
+  principal?: KeyPrincipal;
   /** A newer lookup is under way. */
   refreshing?: boolean;
 }
@@ -85,6 +93,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     }
     entry.lookup.then(
       (principal) => {
+        entry.principal = principal;
         if (!current()) return;
         if (principal) cache.set(cacheKey, entry);
         else cache.delete(cacheKey);
@@ -98,19 +107,29 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return entry;
   };
 
+  /** The token's entry, looked up (again) when it has none or its lookup is too old. */
+  const entryOf = (token: string, at: number): Entry => {
+    const cacheKey = hashApiKeyText(token);
+    const entry = cache.get(cacheKey);
+    // One lookup at a time per key: concurrent requests share it.
+    if (!entry || at - entry.startedAt >= ttlMs) return start(cacheKey, at);
+    if (at - entry.startedAt >= ttlMs / 2 && !entry.refreshing) {
+      entry.refreshing = true;
+      start(cacheKey, at, entry);
+    }
+    return entry;
+  };
+
   return {
     async authenticate(token) {
-      const cacheKey = hashApiKeyText(token);
       const at = now();
-      let entry = cache.get(cacheKey);
-      if (!entry || at - entry.startedAt >= ttlMs) {
-        // One lookup at a time per key: concurrent requests share it.
-        entry = start(cacheKey, at);
-      } else if (at - entry.startedAt >= ttlMs / 2 && !entry.refreshing) {
-        entry.refreshing = true;
-        start(cacheKey, at, entry);
-      }
-      const principal = await entry.lookup;
+      const principal = await entryOf(token, at).lookup;
+      if (principal) uses.set(principal.keyId, at);
+      return principal;
+    },
+    peek(token) {
+      const at = now();
+      const { principal } = entryOf(token, at);
       if (principal) uses.set(principal.keyId, at);
       return principal;
     },

@@ -8,7 +8,7 @@
 //   config: { operatorOnly: true }       an operator key
 // An /api route declaring neither needs any valid key. With AUTH=off every request is anonymous
 // and nothing is checked or limited (the original's open API).
-import fastifyCookie from '@fastify/cookie';
+import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
@@ -111,7 +111,6 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
   }
 
   await migrateAccess(pool);
-  await app.register(fastifyCookie);
   await bootstrapOperatorKey({
     pool,
     operatorApiKey: config.operatorApiKey,
@@ -263,13 +262,34 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
   const refuseCrossOrigin = (request: FastifyRequest, reply: FastifyReply, keyId: string | null) =>
     refuse(request, reply, 403, 'origin_mismatch', keyId, DETAIL.origin_mismatch);
 
-  app.addHook('onRequest', async (request, reply) => {
-    request.principal = ANONYMOUS;
-    const { url: route, config: needs } = request.routeOptions;
-    if (!isApiRoute(route ?? request.url)) return;
-    const presented = presentedCredentials(request);
-    const principal = await admit(request, reply, presented);
-    if (!principal) return reply;
+  /**
+   * `admit` without waiting: the principal when this instance already knows the key (or session)
+   * and holds a request of its rate limit; undefined, having counted nothing, when `admit` has to
+   * decide (a lookup or a claim to wait for, or a refusal to make).
+   */
+  const admitNow = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    presented: Presented,
+  ): KeyPrincipal | undefined => {
+    if (typeof presented !== 'object') return undefined;
+    const principal = (presented.kind === 'key' ? authenticator : sessions).peek(presented.token);
+    if (!principal) return undefined;
+    if (principal.kind === 'operator' && !operatorAddressAllowed(request.ip)) return undefined;
+    const decision = limiter.takeNow(principal.keyId, config.rateLimitPerKey);
+    if (!decision) return undefined;
+    setRateHeaders(reply, decision);
+    request.admittedWith = presented;
+    return principal;
+  };
+
+  /** Whether an admitted principal may make this request; if not, the refusal is sent. */
+  const authorize = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    presented: Presented,
+    principal: KeyPrincipal,
+  ): boolean => {
     const { keyId } = principal;
     if (
       typeof presented === 'object' &&
@@ -277,17 +297,35 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
       !SAFE_METHODS.has(request.method) &&
       !sameOrigin(request)
     ) {
-      return refuseCrossOrigin(request, reply, keyId);
+      refuseCrossOrigin(request, reply, keyId);
+      return false;
     }
     request.principal = principal;
-    const { scope, operatorOnly } = needs;
+    const { scope, operatorOnly } = request.routeOptions.config;
     if (operatorOnly && principal.kind !== 'operator') {
-      return refuse(request, reply, 403, 'operator_only', keyId, DETAIL.operator_only);
+      refuse(request, reply, 403, 'operator_only', keyId, DETAIL.operator_only);
+      return false;
     }
     if (scope && !hasScope(principal, scope)) {
       const detail = `This key does not have the "${scope}" scope.`;
-      return refuse(request, reply, 403, 'missing_scope', keyId, detail);
+      refuse(request, reply, 403, 'missing_scope', keyId, detail);
+      return false;
     }
+    return true;
+  };
+
+  // A callback hook, not an async one: a request with a known key and a claimed request of its
+  // limit (nearly every request) goes on without a promise or a turn of the event loop. A refused
+  // request is answered here and goes no further (`done` is not called).
+  app.addHook('onRequest', (request, reply, done) => {
+    request.principal = ANONYMOUS;
+    if (!isApiRoute(request.routeOptions.url ?? request.url)) return done();
+    const presented = presentedCredentials(request);
+    const known = admitNow(request, reply, presented);
+    if (known) return authorize(request, reply, presented, known) ? done() : undefined;
+    admit(request, reply, presented).then((principal) => {
+      if (principal && authorize(request, reply, presented, principal)) done();
+    }, done);
   });
 
   await app.register(accessRoutes, { pool, authenticator, publicUrl: options.publicUrl });
@@ -307,7 +345,9 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
 function presentedCredentials(request: FastifyRequest): Presented {
   const bearer = readBearer(request.headers.authorization);
   if (bearer !== 'missing') return typeof bearer === 'object' ? { kind: 'key', ...bearer } : bearer;
-  const session = request.cookies[SESSION_COOKIE];
+  // Parsed here, not by a hook on every request: most requests carry a key and no cookie.
+  const cookies = request.headers.cookie;
+  const session = cookies ? fastifyCookie.parse(cookies)[SESSION_COOKIE] : undefined;
   return session ? { kind: 'session', token: session } : 'missing';
 }
 

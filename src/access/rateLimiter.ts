@@ -24,6 +24,9 @@ export interface RateLimiter {
   /** Counts one request of `bucket` (a key id, or `address:...`) against `limit` per window;
    * limit 0: no limit. */
   take(bucket: string, limit: number): Promise<RateDecision>;
+  /** `take` when it needs no wait (a request this instance already claimed, or no limit);
+   * undefined, counting nothing, when it would wait or refuse. */
+  takeNow(bucket: string, limit: number): RateDecision | undefined;
   /** Forgets the local state of windows that have ended. */
   sweep(): void;
 }
@@ -85,25 +88,36 @@ export function createRateLimiter(options: {
     return claiming;
   };
 
+  /** The bucket's state in the current window, and the seconds until it ends. */
+  const current = (bucket: string) => {
+    const at = now();
+    const window = Math.floor(at / windowMs);
+    const resetSeconds = Math.max(1, Math.ceil(((window + 1) * windowMs - at) / 1000));
+    let state = buckets.get(bucket);
+    if (!state || state.window !== window) {
+      state = { window, tokens: 0, used: 0, lastGranted: 0 };
+      buckets.set(bucket, state);
+    }
+    return { state, resetSeconds };
+  };
+
+  // No closures here: this runs for every request.
+  const takeNow = (bucket: string, limit: number): RateDecision | undefined => {
+    if (limit === 0) return { allowed: true, limit, remaining: 0, resetSeconds: 0 };
+    const { state, resetSeconds } = current(bucket);
+    if (state.tokens === 0) return undefined;
+    state.tokens--;
+    if (state.tokens <= state.lastGranted / 4 && !state.claiming && state.used < limit) {
+      startClaim(bucket, state, limit);
+    }
+    return decide(true, limit, state, resetSeconds);
+  };
+
   const take = async (bucket: string, limit: number): Promise<RateDecision> => {
     for (;;) {
-      const at = now();
-      const window = Math.floor(at / windowMs);
-      const resetSeconds = Math.max(1, Math.ceil(((window + 1) * windowMs - at) / 1000));
-      if (limit === 0) return { allowed: true, limit, remaining: 0, resetSeconds };
-      let state = buckets.get(bucket);
-      if (!state || state.window !== window) {
-        state = { window, tokens: 0, used: 0, lastGranted: 0 };
-        buckets.set(bucket, state);
-      }
-      // No closures here: this runs for every request.
-      if (state.tokens > 0) {
-        state.tokens--;
-        if (state.tokens <= state.lastGranted / 4 && !state.claiming && state.used < limit) {
-          startClaim(bucket, state, limit);
-        }
-        return decide(true, limit, state, resetSeconds);
-      }
+      const taken = takeNow(bucket, limit);
+      if (taken) return taken;
+      const { state, resetSeconds } = current(bucket);
       if (state.used >= limit) return decide(false, limit, state, resetSeconds);
       await (state.claiming ?? startClaim(bucket, state, limit));
     }
@@ -111,6 +125,7 @@ export function createRateLimiter(options: {
 
   return {
     take,
+    takeNow,
     sweep() {
       const window = Math.floor(now() / windowMs);
       for (const [bucket, state] of buckets) if (state.window < window) buckets.delete(bucket);

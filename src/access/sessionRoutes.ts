@@ -6,6 +6,7 @@
 //   GET    /console/session                       200 who is signed in, 401 nobody
 //   DELETE /console/session                       204, the session ended and the cookie cleared
 import { randomBytes } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -98,6 +99,8 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
     return;
   }
   const { pool, sessions, ttlMs, admit, sameOrigin, refuseCrossOrigin } = options;
+  // Cookies are read and set by these routes only (this plugin's scope, not every request's).
+  await app.register(fastifyCookie);
   const now = options.now ?? Date.now;
   const secure = (request: FastifyRequest) => request.protocol === 'https';
 
