@@ -103,8 +103,9 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
     app.log.warn(
       'AUTH=off: the API accepts every request without a key, limit or allow-list (the original service’s open API)',
     );
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', (request, _reply, done) => {
       request.principal = ANONYMOUS;
+      done();
     });
     await app.register(sessionRoutes, { auth: false });
     return;
