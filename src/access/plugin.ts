@@ -325,7 +325,13 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
     const known = admitNow(request, reply, presented);
     if (known) return authorize(request, reply, presented, known) ? done() : undefined;
     admit(request, reply, presented).then((principal) => {
-      if (principal && authorize(request, reply, presented, principal)) done();
+      let admitted: boolean;
+      try {
+        admitted = principal !== undefined && authorize(request, reply, presented, principal);
+      } catch (error) {
+        return done(error as Error); // a 500, as from an async hook, not a request left hanging
+      }
+      if (admitted) done();
     }, done);
   });
 

@@ -104,6 +104,39 @@ t.test('reads asked together go as one statement and answer as reads one by one'
   t.ok(grouped.some((events) => events.length > 1));
 });
 
+t.test('a long stream read in a group comes back whole, page by page', async (t) => {
+  const db = await createTestDatabase(t, 10);
+  const store = await openPostgresEventStore(db.pool);
+  const [long, short] = [`wallet-${randomUUID()}`, `wallet-${randomUUID()}`];
+  const events = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ id: randomUUID(), type: 'A', data: { i } }));
+  await store.appendToStream(long, events(250), { expectedRevision: 'no_stream' });
+  await store.appendToStream(short, events(2), { expectedRevision: 'no_stream' });
+  // A statement fetches 100 events of each read: these need one, two or three pages.
+  const shapes = [
+    {},
+    { maxCount: 100 },
+    { maxCount: 101 },
+    { maxCount: 150 },
+    { fromRevision: 10n },
+    { fromRevision: 150n, maxCount: 100 },
+    { fromRevision: 249n },
+    { maxCount: 0 },
+  ];
+  const asks = shapes.flatMap((options) => [
+    { s: long, options },
+    { s: short, options },
+  ]);
+  const one = await Promise.all(asks.map(({ s, options }) => readStream(db.pool, s, options)));
+  const grouped = await Promise.all(asks.map(({ s, options }) => store.readStream(s, options)));
+  t.same(
+    grouped.map((events) => events.map((e) => e.revision)),
+    one.map((events) => events.map((e) => e.revision)),
+  );
+  t.same(grouped, one);
+  t.equal(grouped[0]?.length, 250);
+});
+
 t.test('a read PostgreSQL refuses fails alone, not the reads grouped with it', async (t) => {
   const db = await createTestDatabase(t, 10);
   const store = await openPostgresEventStore(db.pool);
