@@ -2,15 +2,18 @@
 // * deposits over HTTP (many wallets, closed loop) against two API processes started side by side
 //   for this (not the stack's API, which has served everything before and is measurably slower
 //   than a fresh process even with the same settings) on the same database: one with keys required
-//   (bearer key, key cache, rate limiter, headers), one with AUTH=off, in short runs in the order on, off, off, on (a block), repeated: each block's on/off
-//   ratio compares runs seconds apart with either mode first as often (the run after another is
-//   slower: the projector is still catching up), and the median over blocks is robust to the
-//   machine's drift. Beside the rates, the CPU each deposit cost the serving API process and
-//   PostgreSQL.
+//   (bearer key, key cache, rate limiter, headers), one with AUTH=off, in short runs in the
+//   order on, off, off, on (a block), repeated, each run starting once the projector has caught up
+//   with the one before: each block's on/off ratio compares runs seconds apart with either mode
+//   first as often, and the median over many blocks is robust to this machine's speed, which
+//   swings by a factor of two from one 5-second run to the next. Beside the rates, the CPU each
+//   deposit cost the serving API process and PostgreSQL.
 import { DEPOSIT_BODY } from './ceilings.ts';
 import type { Context } from './context.ts';
 import { cpuDelta, cpuSnapshot } from './cpu.ts';
+import { type LagProbe, projectorCaughtUp } from './lag.ts';
 import { type LoadResult, runLoad } from './load.ts';
+import { percentile } from './measure.ts';
 import type { Stack } from './stack.ts';
 
 export type AuthRun = LoadResult & { readonly apiUs: number; readonly postgresUs: number };
@@ -24,19 +27,14 @@ export interface AuthFigure {
   readonly offPerSecond: number;
   /** The median over blocks (on, off, off, on) of on / off deposits/s. */
   readonly medianRatio: number;
+  /** The blocks' quartiles of that ratio: how far single blocks spread. */
+  readonly ratioQuartiles: readonly [number, number];
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 export async function benchAuth(
   ctx: Context,
   stack: Stack,
+  probe: LagProbe,
   { wallets, clients }: { wallets: string[]; clients: number[] },
 ): Promise<AuthFigure[]> {
   ctx.progress('two more api processes: keys required, and AUTH=off');
@@ -61,8 +59,8 @@ export async function benchAuth(
     await load('on', 16, ctx.sizes.warmupMs);
     await load('off', 16, ctx.sizes.warmupMs);
   }
-  const blocks = ctx.quick ? 1 : 4;
-  const runMs = ctx.quick ? ctx.sizes.loadMs : ctx.sizes.loadMs / 2;
+  const blocks = ctx.quick ? 1 : 10;
+  const runMs = ctx.quick ? ctx.sizes.loadMs : ctx.sizes.loadMs / 5;
   const deposits: AuthFigure[] = [];
   for (const connections of clients) {
     const runs: Record<'on' | 'off', AuthRun[]> = { on: [], off: [] };
@@ -70,6 +68,7 @@ export async function benchAuth(
     for (let block = 0; block < blocks; block++) {
       for (const mode of ['on', 'off', 'off', 'on'] as const) {
         const snapshot = () => cpuSnapshot({ api: modes[mode].pid }, ctx.postmasterPid);
+        await projectorCaughtUp(ctx.pool, probe);
         const before = await snapshot();
         const result = await load(mode, connections, runMs);
         const used = cpuDelta(before, await snapshot());
@@ -83,17 +82,17 @@ export async function benchAuth(
     }
     const rate = (list: LoadResult[]) =>
       list.reduce((a, r) => a + r.ok, 0) / list.reduce((a, r) => a + r.seconds, 0);
+    const ratios = Array.from({ length: blocks }, (_, block) => {
+      const pair = (list: AuthRun[]) => list.slice(2 * block, 2 * block + 2);
+      return rate(pair(runs.on)) / rate(pair(runs.off));
+    }).sort((a, b) => a - b);
     deposits.push({
       clients: connections,
       ...runs,
       onPerSecond: rate(runs.on),
       offPerSecond: rate(runs.off),
-      medianRatio: median(
-        Array.from({ length: blocks }, (_, block) => {
-          const pair = (list: AuthRun[]) => list.slice(2 * block, 2 * block + 2);
-          return rate(pair(runs.on)) / rate(pair(runs.off));
-        }),
-      ),
+      medianRatio: percentile(ratios, 50),
+      ratioQuartiles: [percentile(ratios, 25), percentile(ratios, 75)],
     });
   }
   return deposits;

@@ -70,6 +70,14 @@ export async function maxPosition(pool: pg.Pool): Promise<bigint> {
   return BigInt(rows[0]?.max ?? '0');
 }
 
+/** Resolves once the projector has committed every event appended so far. */
+export async function projectorCaughtUp(pool: pg.Pool, probe: LagProbe): Promise<void> {
+  const { rows } = await pool.query<{ xid: string }>(
+    'select transaction_id::text as xid from events order by global_position desc limit 1',
+  );
+  if (rows[0]) await probe.reached(BigInt(rows[0].xid), 60_000);
+}
+
 export interface LagFigures {
   readonly events: number;
   readonly p50Ms: number;
