@@ -85,30 +85,52 @@ export function renderWalletSummary(wallet: WalletFieldsSource) {
 }
 
 /**
- * The wallet document as JSON text, in the order of its schema (`WalletResponse`), which
- * documents it; sent as is, so the schema's serialiser does not walk every transaction again.
+ * The wallet document as JSON, in the order of its schema (`WalletResponse`), which documents it;
+ * sent as is, so the schema's serialiser does not walk every transaction again. A short document
+ * is text; a long one is bytes joined from pieces encoded once, so a long history costs a copy per
+ * answer, not a string as long as the document encoded again for every answer.
  */
-export function renderWallet(wallet: Wallet, baseUrl: string): string {
+export function renderWallet(wallet: Wallet, baseUrl: string): string | Buffer {
   const { currency } = wallet;
   const head = JSON.stringify({
     url: `${baseUrl}/api/wallets/${wallet.id}/`,
     ...renderWalletSummary(wallet),
   });
+  const open = `${head.slice(0, -1)},"outgoing_transactions":[`;
   const outgoing = listOnce(wallet.withdrawals, currency, withdrawalView);
   const incoming = listOnce(wallet.incoming, currency, transferView);
-  return `${head.slice(0, -1)},"outgoing_transactions":[${outgoing}],"incoming_transactions":[${incoming}]}`;
+  if (lengthOf(outgoing) + lengthOf(incoming) < BYTES_FROM) {
+    return `${open}${joinedText(outgoing)}${MIDDLE}${joinedText(incoming)}${END}`;
+  }
+  return Buffer.concat([
+    Buffer.from(open),
+    ...bytesOf(outgoing),
+    MIDDLE_BYTES,
+    ...bytesOf(incoming),
+    END_BYTES,
+  ]);
 }
 
-// A deposit leaves a wallet's withdrawals and transfers as they were (the same collection): their
-// joined text is kept for as long as that collection is in use. A new collection (a withdrawal
-// scheduled or moved on) is joined from pieces of PIECE entries: a piece whose entries are all
-// the ones it was made of is reused, so a long list costs a walk over its entries, not a copy of
-// every fragment. Entries keep their place (they are never removed), and the walk checks anyway.
-const joined = new WeakMap<object, string>();
+/** Lists longer than this (in characters, together) go as bytes. */
+const BYTES_FROM = 16 * 1024;
+const MIDDLE = '],"incoming_transactions":[';
+const END = ']}';
+const MIDDLE_BYTES = Buffer.from(MIDDLE);
+const END_BYTES = Buffer.from(END);
+const COMMA_BYTES = Buffer.from(',');
+
+// A deposit leaves a wallet's withdrawals and transfers as they were (the same collection): its
+// pieces are kept for as long as that collection is in use. A new collection (a withdrawal
+// scheduled or moved on) is made of pieces of PIECE entries: a piece whose entries are all the
+// ones it was made of is reused, so a long list costs a walk over its entries, not a rendering of
+// every entry. Entries keep their place (they are never removed), and the walk checks anyway.
+const joined = new WeakMap<object, readonly Piece[]>();
 const PIECE = 64;
 interface Piece {
   readonly items: readonly object[];
   readonly text: string;
+  /** `text` as UTF-8, made when a long document first needs it. */
+  bytes?: Buffer;
 }
 /** Keyed by a piece's first entry. */
 const pieces = new WeakMap<object, Piece>();
@@ -117,11 +139,11 @@ function listOnce<T extends Withdrawal | TransferIn>(
   items: OrderedMap<string, T>,
   currency: string,
   view: (item: T) => TransactionView,
-): string {
-  let json = joined.get(items);
-  if (json !== undefined) return json;
-  const all = Array.from(items.values());
-  const texts: string[] = [];
+): readonly Piece[] {
+  let list = joined.get(items);
+  if (list !== undefined) return list;
+  const all = items.valueSeq().toArray();
+  const made: Piece[] = [];
   for (let start = 0; start < all.length; start += PIECE) {
     const slice = all.slice(start, start + PIECE);
     const first = slice[0] as T;
@@ -130,11 +152,26 @@ function listOnce<T extends Withdrawal | TransferIn>(
       piece = { items: slice, text: slice.map((item) => once(item, currency, view)).join(',') };
       pieces.set(first, piece);
     }
-    texts.push(piece.text);
+    made.push(piece);
   }
-  json = texts.join(',');
-  joined.set(items, json);
-  return json;
+  list = made;
+  joined.set(items, list);
+  return list;
+}
+
+const lengthOf = (list: readonly Piece[]) => list.reduce((sum, piece) => sum + piece.text.length, 0);
+
+const joinedText = (list: readonly Piece[]) =>
+  list.length === 1 ? (list[0] as Piece).text : list.map((piece) => piece.text).join(',');
+
+function bytesOf(list: readonly Piece[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (const piece of list) {
+    if (out.length > 0) out.push(COMMA_BYTES);
+    piece.bytes ??= Buffer.from(piece.text);
+    out.push(piece.bytes);
+  }
+  return out;
 }
 
 function sameItems(a: readonly object[], b: readonly object[]): boolean {

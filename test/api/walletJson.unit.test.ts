@@ -1,4 +1,4 @@
-// The wallet document is sent as JSON text built from fragments serialised once per withdrawal
+// The wallet document is sent as JSON bytes built from fragments serialised once per withdrawal
 // or transfer: it must be exactly what the schema's serialiser would write, and a fragment must
 // never outlive the state it came from.
 
@@ -7,6 +7,7 @@ import fastJsonStringify from 'fast-json-stringify';
 import t from 'tap';
 import { WalletResponse } from '../../src/api/schemas.ts';
 import { renderWallet } from '../../src/api/walletJson.ts';
+import type { WalletEvent } from '../../src/domain/events.ts';
 import { evolve, fold, type Wallet } from '../../src/domain/wallet.ts';
 import { created, deposited, failed, scheduled, started, TARGET, W, WD } from '../domain/given.ts';
 
@@ -22,6 +23,7 @@ const transferIn = {
   },
 };
 const serialise = fastJsonStringify(WalletResponse);
+const parse = (json: string | Buffer) => JSON.parse(json.toString());
 
 t.test('the document is what the schema serialiser writes, field for field', async (t) => {
   const wallet = fold(
@@ -34,7 +36,7 @@ t.test('the document is what the schema serialiser writes, field for field', asy
     ],
     null,
   ) as Wallet;
-  const text = renderWallet(wallet, 'http://example.test');
+  const text = renderWallet(wallet, 'http://example.test').toString();
   const doc = JSON.parse(text);
   t.ok(Value.Check(WalletResponse, doc), 'valid against WalletResponse');
   t.equal(serialise(doc), text, 'same text, same order, nothing the schema would drop');
@@ -62,15 +64,15 @@ t.test('the document is what the schema serialiser writes, field for field', asy
 
 t.test('a withdrawal that changed is written anew; the state before keeps its text', async (t) => {
   const before = fold([created, deposited('100.00'), scheduled('50.00')], null) as Wallet;
-  const first = JSON.parse(renderWallet(before, ''));
+  const first = parse(renderWallet(before, ''));
   const after = evolve(evolve(before, started('50.00')), failed) as Wallet;
-  const now = JSON.parse(renderWallet(after, ''));
+  const now = parse(renderWallet(after, ''));
   t.equal(first.outgoing_transactions[0].status, 'PENDING');
   t.equal(now.outgoing_transactions[0].status, 'FAILED');
   t.equal(now.outgoing_transactions[0].error_message, 'refused');
   t.equal(now.balance, '100.00');
-  t.equal(JSON.parse(renderWallet(before, '')).outgoing_transactions[0].status, 'PENDING');
-  const richer = JSON.parse(renderWallet(evolve(after, deposited('1.00', 'd2')) as Wallet, ''));
+  t.equal(parse(renderWallet(before, '')).outgoing_transactions[0].status, 'PENDING');
+  const richer = parse(renderWallet(evolve(after, deposited('1.00', 'd2')) as Wallet, ''));
   t.equal(richer.balance, '101.00', 'a deposit changes the balance');
   t.same(richer.outgoing_transactions, now.outgoing_transactions, 'and keeps the list');
 });
@@ -85,7 +87,7 @@ t.test('a long list is joined in pieces: each entry as its state has it', async 
     null,
   ) as Wallet;
   const statuses = (wallet: Wallet) =>
-    JSON.parse(renderWallet(wallet, '')).outgoing_transactions.map(
+    parse(renderWallet(wallet, '')).outgoing_transactions.map(
       (x: { status: string }) => x.status,
     );
   t.same(
@@ -105,11 +107,45 @@ t.test('a long list is joined in pieces: each entry as its state has it', async 
       `after entry ${i}`,
     );
   }
-  const text = renderWallet(wallet, '');
+  const text = renderWallet(wallet, '').toString();
   t.equal(serialise(JSON.parse(text)), text, 'still what the schema serialiser writes');
   t.same(
     statuses(before),
     ids.map(() => 'PENDING'),
     'the first state keeps its text',
   );
+});
+
+t.test('text beyond ASCII arrives as UTF-8, in a short document and in a long one', async (t) => {
+  const owner = 'Zoë 東京 🚀';
+  const reason = 'refusé: 残高不足';
+  const short = fold(
+    [
+      { ...created, data: { ...created.data, owner } } as WalletEvent,
+      deposited('1000.00'),
+      scheduled('1.00'),
+      started('1.00'),
+      { ...failed, data: { ...failed.data, reason } } as WalletEvent,
+    ],
+    null,
+  ) as Wallet;
+  const ids = Array.from(
+    { length: 100 },
+    (_, i) => `66666666-6666-4666-8666-${i.toString().padStart(12, '0')}`,
+  );
+  const long = fold(
+    ids.map((id) => scheduled('1.00', id)),
+    short,
+  ) as Wallet;
+  for (const [name, wallet] of [
+    ['short', short],
+    ['long', long],
+  ] as const) {
+    const json = renderWallet(wallet, '');
+    const doc = parse(json);
+    t.equal(typeof json === 'string', name === 'short', `${name}: text when short, else bytes`);
+    t.equal(doc.owner, owner, name);
+    t.equal(doc.outgoing_transactions[0].error_message, reason, name);
+    t.equal(json.toString(), serialise(doc), `${name}: byte for byte what the serialiser writes`);
+  }
 });
