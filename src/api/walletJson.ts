@@ -159,7 +159,8 @@ function listOnce<T extends Withdrawal | TransferIn>(
   return list;
 }
 
-const lengthOf = (list: readonly Piece[]) => list.reduce((sum, piece) => sum + piece.text.length, 0);
+const lengthOf = (list: readonly Piece[]) =>
+  list.reduce((sum, piece) => sum + piece.text.length, 0);
 
 const joinedText = (list: readonly Piece[]) =>
   list.length === 1 ? (list[0] as Piece).text : list.map((piece) => piece.text).join(',');

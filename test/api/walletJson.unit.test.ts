@@ -87,9 +87,7 @@ t.test('a long list is joined in pieces: each entry as its state has it', async 
     null,
   ) as Wallet;
   const statuses = (wallet: Wallet) =>
-    parse(renderWallet(wallet, '')).outgoing_transactions.map(
-      (x: { status: string }) => x.status,
-    );
+    parse(renderWallet(wallet, '')).outgoing_transactions.map((x: { status: string }) => x.status);
   t.same(
     statuses(before),
     ids.map(() => 'PENDING'),
