@@ -1,6 +1,6 @@
-// The wallet document is sent as JSON bytes built from fragments serialised once per withdrawal
-// or transfer: it must be exactly what the schema's serialiser would write, and a fragment must
-// never outlive the state it came from.
+// The wallet document is sent as JSON (text when short, bytes when long) built from fragments
+// serialised once per withdrawal or transfer: it must be exactly what the schema's serialiser
+// would write, and a fragment must never outlive the state it came from.
 
 import { Value } from '@sinclair/typebox/value';
 import fastJsonStringify from 'fast-json-stringify';
