@@ -7,16 +7,21 @@
 //   with the one before: each block's on/off ratio compares runs seconds apart with either mode
 //   first as often, and the median over many blocks is robust to this machine's speed, which
 //   swings by a factor of two from one 5-second run to the next. Beside the rates, the CPU each
-//   deposit cost the serving API process and PostgreSQL.
+//   deposit cost the serving API process, PostgreSQL, and that API's own PostgreSQL connections.
 import { DEPOSIT_BODY } from './ceilings.ts';
 import type { Context } from './context.ts';
-import { cpuDelta, cpuSnapshot } from './cpu.ts';
+import { backendDelta, cpuDelta, cpuSnapshot, postgresBackends } from './cpu.ts';
 import { type LagProbe, projectorCaughtUp } from './lag.ts';
 import { type LoadResult, runLoad } from './load.ts';
 import { percentile } from './measure.ts';
 import type { Stack } from './stack.ts';
 
-export type AuthRun = LoadResult & { readonly apiUs: number; readonly postgresUs: number };
+export type AuthRun = LoadResult & {
+  readonly apiUs: number;
+  readonly postgresUs: number;
+  /** PostgreSQL's CPU in the serving API's own connections. */
+  readonly apiConnectionsUs: number;
+};
 
 export interface AuthFigure {
   readonly clients: number;
@@ -38,7 +43,11 @@ export async function benchAuth(
   { wallets, clients }: { wallets: string[]; clients: number[] },
 ): Promise<AuthFigure[]> {
   ctx.progress('two more api processes: keys required, and AUTH=off');
-  const [on, off] = await Promise.all([stack.startApi({}), stack.startApi({ AUTH: 'off' })]);
+  const names = { on: 'bench-serve-keys', off: 'bench-serve-auth-off' };
+  const [on, off] = await Promise.all([
+    stack.startApi({ PGAPPNAME: names.on }),
+    stack.startApi({ PGAPPNAME: names.off, AUTH: 'off' }),
+  ]);
   const anyWallet = wallets.map((wallet) => `/api/wallets/${wallet}/deposit/`);
   const modes = {
     on: { url: on.url, headers: stack.apiHeaders, pid: on.child.pid },
@@ -69,14 +78,17 @@ export async function benchAuth(
       for (const mode of ['on', 'off', 'off', 'on'] as const) {
         const snapshot = () => cpuSnapshot({ api: modes[mode].pid }, ctx.postmasterPid);
         await projectorCaughtUp(ctx.pool, probe);
-        const before = await snapshot();
+        const backends = () => postgresBackends(ctx.pool, ctx.postmasterPid);
+        const [before, backendsBefore] = [await snapshot(), await backends()];
         const result = await load(mode, connections, runMs);
         const used = cpuDelta(before, await snapshot());
+        const connectionsUsed = backendDelta(backendsBefore, await backends());
         const perDeposit = (ms: number | undefined) => ((ms ?? Number.NaN) * 1000) / result.ok;
         runs[mode].push({
           ...result,
           apiUs: perDeposit(used.api),
           postgresUs: perDeposit(used.postgres),
+          apiConnectionsUs: perDeposit(connectionsUsed[names[mode]]),
         });
       }
     }

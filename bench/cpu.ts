@@ -3,6 +3,7 @@
 // cutime/cstime, backends that exited). Linux only; elsewhere the figures are absent.
 import { execFileSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
+import type pg from 'pg';
 
 const MACHINE = '(machine busy)';
 export const REST_OF_MACHINE = 'rest of machine';
@@ -63,6 +64,40 @@ export async function cpuSnapshot(
     out[MACHINE] = busy * TICK_MS;
   }
   return out;
+}
+
+/**
+ * CPU ms used so far by each live PostgreSQL process (keyed `<pid> <name>`), named by whose it is:
+ * the application name of the role that opened the connection, or the server's own process type
+ * (walwriter, checkpointer...). `backendDelta` turns two of these into ms per name.
+ */
+export async function postgresBackends(
+  pool: pg.Pool,
+  postmasterPid: number | undefined,
+): Promise<Record<string, number>> {
+  if (postmasterPid === undefined) return {};
+  const { rows } = await pool.query<{ pid: number; name: string }>(
+    `select pid, coalesce(nullif(application_name, ''), backend_type) as name from pg_stat_activity`,
+  );
+  const out: Record<string, number> = {};
+  for (const { pid, name } of rows) {
+    const s = await stat(pid);
+    if (s?.ppid === postmasterPid) out[`${pid} ${name}`] = s.ticks * TICK_MS;
+  }
+  return out;
+}
+
+/** CPU ms per backend name between two `postgresBackends`; a process that exited meanwhile is left out. */
+export function backendDelta(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): Record<string, number> {
+  const used: Record<string, number> = {};
+  for (const [key, ms] of Object.entries(after)) {
+    const name = key.slice(key.indexOf(' ') + 1);
+    used[name] = (used[name] ?? 0) + ms - (before[key] ?? 0);
+  }
+  return used;
 }
 
 /** CPU ms used between two snapshots, per process group, and by the rest of the machine. */

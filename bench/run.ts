@@ -6,6 +6,7 @@
 //   --quick       every section with tiny sizes (a smoke run, well under 2 minutes)
 //   --cpu-prof    the roles run with node --cpu-prof: bench/results/profiles/<run>/<role>/ (the
 //                 main thread's profile is the big one; summarise it with bench/profile.ts)
+//   --pg-stats    PostgreSQL with pg_stat_statements: each section's top statements by time
 //   --only=a,b    just these sections: ceilings, appends, commands, queries, auth, scheduler,
 //                 webhooks, catchup, memory, rebuild, live
 import { randomUUID } from 'node:crypto';
@@ -13,6 +14,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
 import { openPostgresEventStore } from '../src/eventstore/postgres/index.ts';
 import { startEmbeddedPostgres } from '../src/infra/embeddedPostgres.ts';
 import { createPool } from '../src/infra/postgres.ts';
@@ -33,6 +35,12 @@ import { type Cell, int, mib, ms, printTable, ratio } from './report.ts';
 import { benchScheduler, type SchedulerFigure } from './scheduler.ts';
 import { benchSoak, type SoakFigures } from './soak.ts';
 import { type CpuFigures, type Stack, startStack } from './stack.ts';
+import {
+  PG_STATS_SETTINGS,
+  resetStatements,
+  type StatementFigure,
+  topStatements,
+} from './statements.ts';
 import { watchCluster } from './watchdog.ts';
 import { benchWebhooks, type WebhookFigure } from './webhooks.ts';
 
@@ -54,6 +62,7 @@ type Section = (typeof SECTIONS)[number];
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const cpuProf = argv.includes('--cpu-prof');
+const pgStats = argv.includes('--pg-stats');
 const only = argv
   .find((a) => a.startsWith('--only='))
   ?.slice('--only='.length)
@@ -119,7 +128,11 @@ const cleanUp = () => {
 /** CPU the rest of the machine used during each section (cores): figures taken beside it share. */
 const conditions: Record<string, { seconds: number; otherCores: number }> = {};
 let postmaster: number | undefined;
+/** With --pg-stats: the benchmark's database, whose statements each section reports. */
+let statementsPool: pg.Pool | undefined;
+const statements: Record<string, StatementFigure[]> = {};
 async function section<T>(name: string, work: () => Promise<T>): Promise<T> {
+  if (statementsPool) await resetStatements(statementsPool);
   const snapshot = () =>
     cpuSnapshot(
       Object.fromEntries(runningChildren().map((c) => [`${c.name}#${c.pid}`, c.pid])),
@@ -134,6 +147,21 @@ async function section<T>(name: string, work: () => Promise<T>): Promise<T> {
     const rest = cpuDelta(before, await snapshot())[REST_OF_MACHINE] ?? Number.NaN;
     conditions[name] = { seconds, otherCores: rest / 1000 / seconds };
     results.conditions = conditions;
+    if (statementsPool) {
+      statements[name] = await topStatements(statementsPool);
+      results.statements = statements;
+      printTable(
+        `PostgreSQL statements of ${name} (pg_stat_statements, by total time)`,
+        statements[name].map((s) => ({
+          'total ms': int(s.totalMs),
+          calls: s.calls,
+          'mean ms': ms(s.meanMs),
+          rows: s.rows,
+          'WAL bytes': s.walBytes,
+          statement: s.query,
+        })),
+      );
+    }
   }
 }
 
@@ -154,7 +182,11 @@ async function main(): Promise<void> {
   );
   const cluster = process.env.DATABASE_URL
     ? undefined
-    : await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), ephemeral: true });
+    : await startEmbeddedPostgres({
+        dataDir: path.join(tmp, 'pg'),
+        ephemeral: true,
+        settings: pgStats ? PG_STATS_SETTINGS : {},
+      });
   if (cluster) cleanups.push(() => cluster.stop());
   const postmasterPid = cluster
     ? Number((await readFile(path.join(tmp, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0])
@@ -185,6 +217,7 @@ async function main(): Promise<void> {
   const pool = createPool(databaseUrl, 70);
   cleanups.push(() => pool.end());
   const store = await openPostgresEventStore(pool);
+  if (pgStats && cluster) statementsPool = pool;
   const { rows: server } = await pool.query<{ version: string; fsync: string; sc: string }>(
     `select version() as version, current_setting('fsync') as fsync,
             current_setting('synchronous_commit') as sc`,
@@ -387,6 +420,9 @@ function report(): void {
       ...label,
       'api µs': us('api'),
       'postgres µs': us('postgres'),
+      // Of PostgreSQL's share: the API's connections and the projector's.
+      'of it api conns': int(load.postgresUsPerRequest?.['bench-serve']),
+      'of it projector conns': int(load.postgresUsPerRequest?.['bench-project']),
       'projector µs': us('projector'),
       'load gen µs': us('bench (load generator)'),
       'other roles µs': int(other),
@@ -437,6 +473,7 @@ function report(): void {
           p99: ms(Math.max(...f[mode].map((run) => run.p99Ms))),
           'api µs/deposit (median)': int(middle(f[mode].map((run) => run.apiUs))),
           'postgres µs/deposit (median)': int(middle(f[mode].map((run) => run.postgresUs))),
+          'of it, its connections': int(middle(f[mode].map((run) => run.apiConnectionsUs))),
           'non-2xx': f[mode].reduce((a, run) => a + run.non2xx + run.errors, 0),
           'on/off (all runs)': mode === 'on' ? ratio(f.onPerSecond / f.offPerSecond) : '',
           'on/off (median of blocks)': mode === 'on' ? ratio(f.medianRatio) : '',

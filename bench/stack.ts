@@ -3,7 +3,7 @@
 // the product's default settings. The transaction-service answers after 1 s and never fails.
 import type pg from 'pg';
 import type { Context } from './context.ts';
-import { cpuDelta, cpuSnapshot } from './cpu.ts';
+import { backendDelta, cpuDelta, cpuSnapshot, postgresBackends } from './cpu.ts';
 import { type Child, startRole } from './processes.ts';
 
 /** The operator key every request of the benchmark carries (the API runs with keys required). */
@@ -37,6 +37,8 @@ export interface CpuFigures {
   readonly cpuUsPerRequest: Record<string, number>;
   /** Cores busy on average (all groups together). */
   readonly coresBusy: number;
+  /** PostgreSQL's CPU µs per successful request, by whose connection spent it (see cpu.ts). */
+  readonly postgresUsPerRequest?: Record<string, number>;
 }
 
 /** Waits until a role's connection (its PGAPPNAME) shows in pg_stat_activity. */
@@ -127,16 +129,21 @@ export async function startStack(ctx: Context): Promise<Stack> {
           },
           ctx.postmasterPid,
         );
-      const before = await snapshot();
+      const backends = () => postgresBackends(ctx.pool, ctx.postmasterPid);
+      const [before, backendsBefore] = [await snapshot(), await backends()];
       const result = await work();
       const used = cpuDelta(before, await snapshot());
+      const byBackend = backendDelta(backendsBefore, await backends());
       const total = Object.values(used).reduce((a, b) => a + b, 0);
+      const perRequest = (ms: Record<string, number>) =>
+        Object.fromEntries(
+          Object.entries(ms).map(([k, v]) => [k, (v * 1000) / Math.max(1, result.ok)]),
+        );
       return {
         ...result,
-        cpuUsPerRequest: Object.fromEntries(
-          Object.entries(used).map(([k, v]) => [k, (v * 1000) / Math.max(1, result.ok)]),
-        ),
+        cpuUsPerRequest: perRequest(used),
         coresBusy: total / (result.seconds * 1000),
+        postgresUsPerRequest: perRequest(byBackend),
       };
     },
   };
