@@ -5,6 +5,7 @@ import type pg from 'pg';
 export const PG_STATS_SETTINGS = {
   shared_preload_libraries: 'pg_stat_statements',
   'pg_stat_statements.track': 'all',
+  'pg_stat_statements.track_planning': 'on',
 };
 
 export interface StatementFigure {

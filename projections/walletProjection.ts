@@ -374,11 +374,21 @@ export async function loadRows(
   return rows;
 }
 
-/** Writes `rows` into the read model in `schema`: upserts for rows, deletes for `null` due rows. */
+const upsert = (db: Queryable, name: string, text: string, values: unknown[]) =>
+  db.query({ name, text, values });
+
+/**
+ * Writes `rows` into the read model in `schema`: upserts for rows, deletes for `null` due rows.
+ * The upserts are prepared statements (once per connection and schema, not parsed and planned for
+ * every batch): rows from arrays into a table by its key leave the planner no choice, so a plan
+ * made on an empty table stays right as it grows. The delete is planned each time.
+ */
 export async function saveRows(db: Queryable, schema: string, rows: Rows): Promise<void> {
   const wallets = [...rows.wallets.values()];
   if (wallets.length > 0) {
-    await db.query(
+    await upsert(
+      db,
+      `save-wallets:${schema}`,
       `insert into ${schema}.wallets (wallet_id, currency, owner, balance, created_at, updated_at, revision)
        select * from unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::timestamptz[],
                             $6::timestamptz[], $7::bigint[])
@@ -397,7 +407,9 @@ export async function saveRows(db: Queryable, schema: string, rows: Rows): Promi
   }
   const transactions = [...rows.transactions.values()];
   if (transactions.length > 0) {
-    await db.query(
+    await upsert(
+      db,
+      `save-transactions:${schema}`,
       `insert into ${schema}.transactions (wallet_id, transaction_id, kind, amount, counterparty, status,
          error_message, scheduled_time, attempts, awaiting_settlement, conflict, created_at,
          updated_at, revision)
@@ -429,7 +441,9 @@ export async function saveRows(db: Queryable, schema: string, rows: Rows): Promi
   const due = [...rows.due.values()].filter((d): d is DueRow => d !== null);
   const gone = [...rows.due].filter(([, d]) => d === null).map(([id]) => id);
   if (due.length > 0) {
-    await db.query(
+    await upsert(
+      db,
+      `save-due:${schema}`,
       `insert into ${schema}.due_withdrawals (withdrawal_id, wallet_id, step, due_at)
        select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[])
        on conflict (withdrawal_id) do update set step = excluded.step, due_at = excluded.due_at`,
