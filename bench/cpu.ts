@@ -18,13 +18,13 @@ const TICK_MS = (() => {
 
 async function stat(
   pid: number,
-): Promise<{ ppid: number; ticks: number; children: number } | undefined> {
+): Promise<{ ppid: number; ticks: number; children: number; started: number } | undefined> {
   const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
   if (!text) return undefined;
   // Fields after the command name (which may hold spaces) start at the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const n = (i: number) => Number(fields[i - 3]);
-  return { ppid: n(4), ticks: n(14) + n(15), children: n(16) + n(17) };
+  return { ppid: n(4), ticks: n(14) + n(15), children: n(16) + n(17), started: n(22) };
 }
 
 /** CPU milliseconds used so far by each named process, and by the PostgreSQL cluster if known. */
@@ -67,7 +67,8 @@ export async function cpuSnapshot(
 }
 
 /**
- * CPU ms used so far by each live PostgreSQL process (keyed `<pid> <name>`), named by whose it is:
+ * CPU ms used so far by each live PostgreSQL process (keyed `<pid>:<start> <name>`, so a reused pid
+ * is another process), named by whose it is:
  * the application name of the role that opened the connection, or the server's own process type
  * (walwriter, checkpointer...). `backendDelta` turns two of these into ms per name.
  */
@@ -82,12 +83,15 @@ export async function postgresBackends(
   const out: Record<string, number> = {};
   for (const { pid, name } of rows) {
     const s = await stat(pid);
-    if (s?.ppid === postmasterPid) out[`${pid} ${name}`] = s.ticks * TICK_MS;
+    if (s?.ppid === postmasterPid) out[`${pid}:${s.started} ${name}`] = s.ticks * TICK_MS;
   }
   return out;
 }
 
-/** CPU ms per backend name between two `postgresBackends`; a process that exited meanwhile is left out. */
+/**
+ * CPU ms per backend name between two `postgresBackends`. A process that exited meanwhile is left
+ * out (so the names need not add up to the cluster's total); one that started counts from its start.
+ */
 export function backendDelta(
   before: Record<string, number>,
   after: Record<string, number>,

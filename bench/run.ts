@@ -147,12 +147,18 @@ async function section<T>(name: string, work: () => Promise<T>): Promise<T> {
     const rest = cpuDelta(before, await snapshot())[REST_OF_MACHINE] ?? Number.NaN;
     conditions[name] = { seconds, otherCores: rest / 1000 / seconds };
     results.conditions = conditions;
-    if (statementsPool) {
-      statements[name] = await topStatements(statementsPool);
+    const top = statementsPool
+      ? await topStatements(statementsPool).catch((error: unknown) => {
+          progress(`--pg-stats: could not read pg_stat_statements: ${(error as Error).message}`);
+          return undefined;
+        })
+      : undefined;
+    if (top) {
+      statements[name] = top;
       results.statements = statements;
       printTable(
         `PostgreSQL statements of ${name} (pg_stat_statements, by total time)`,
-        statements[name].map((s) => ({
+        top.map((s) => ({
           'total ms': int(s.totalMs),
           calls: s.calls,
           'mean ms': ms(s.meanMs),
@@ -217,7 +223,11 @@ async function main(): Promise<void> {
   const pool = createPool(databaseUrl, 70);
   cleanups.push(() => pool.end());
   const store = await openPostgresEventStore(pool);
-  if (pgStats && cluster) statementsPool = pool;
+  if (pgStats && !cluster) progress('--pg-stats: only with the embedded cluster; ignored here');
+  if (pgStats && cluster) {
+    progress('--pg-stats: statement tracking costs the server time; take figures from other runs');
+    statementsPool = pool;
+  }
   const { rows: server } = await pool.query<{ version: string; fsync: string; sc: string }>(
     `select version() as version, current_setting('fsync') as fsync,
             current_setting('synchronous_commit') as sc`,
@@ -611,6 +621,11 @@ function report(): void {
         'read model MiB': int(m.readModelMiB),
         'due backlog': m.dueBacklog,
         'wallet document KiB': m.documentKiB === undefined ? '-' : int(m.documentKiB),
+        // Above 100 %: the machine itself ran the same work more slowly than in minute 1.
+        'reference work, of minute 1':
+          m.referenceWorkMs === undefined
+            ? '-'
+            : `${((m.referenceWorkMs / (soak.minutes[0]?.referenceWorkMs ?? Number.NaN)) * 100).toFixed(0)} %`,
         'CPU µs per request': Object.entries(m.cpuUsPerRequest ?? {})
           .filter(([, us]) => us > 0)
           .map(([role, us]) => `${role} ${us}`)

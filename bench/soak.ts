@@ -1,14 +1,16 @@
 // `npm run bench -- --soak[=minutes]`: sustained mixed load, not a burst. Two API processes share
 // 16 clients (8 each) for `minutes` (default 10): reads of wallets and of their transactions,
 // deposits, and withdrawals that the scheduler pays a second later through the transaction-service.
-// Printed per minute: requests/s, its share of the first minute's, p99, projector lag, RSS per role
-// and the size of the tables that grow. The aim: the last minute keeps >= 90 % of the first.
+// Printed per minute: requests/s, its share of the first minute's, p99, projector lag, RSS per role,
+// the size of the tables that grow, and the CPU time of a fixed piece of work (the machine's own
+// pace, machineSpeed.ts). The aim: the last minute keeps >= 90 % of the first.
 import { DEPOSIT_BODY } from './ceilings.ts';
 import type { Context } from './context.ts';
 import { cpuDelta, cpuSnapshot } from './cpu.ts';
 import { apiClient, createWallets } from './http.ts';
 import { type LagProbe, maxPosition, measureLag } from './lag.ts';
 import { type LoadResult, type RequestShape, runLoad } from './load.ts';
+import { referenceWorkMs } from './machineSpeed.ts';
 import type { Child } from './processes.ts';
 import type { Stack } from './stack.ts';
 
@@ -27,6 +29,8 @@ export interface SoakMinute {
   readonly dueBacklog: number;
   /** Size of one wallet's document (the original's shape lists all its withdrawals). */
   readonly documentKiB: number;
+  /** CPU ms of a fixed piece of work at the minute's end (machineSpeed.ts): the machine's pace. */
+  readonly referenceWorkMs?: number;
 }
 
 export interface SoakFigures {
@@ -66,6 +70,7 @@ export async function benchSoak(
   const roles: Child[] = [...stack.roles(), second.child];
   const figures: SoakMinute[] = [];
   let generator = '';
+  referenceWorkMs(); // warm: the first call compiles the work
   const names = roles.map((role, i) => (i === roles.length - 1 ? 'api#2' : role.name));
   const cpu = () =>
     cpuSnapshot(Object.fromEntries(roles.map((r, i) => [names[i], r.pid])), ctx.postmasterPid);
@@ -118,12 +123,14 @@ export async function benchSoak(
       ),
       dueBacklog: Number(rows[0]?.due),
       documentKiB: Buffer.byteLength(document) / 1024,
+      referenceWorkMs: referenceWorkMs(),
     };
     figures.push(entry);
     ctx.progress(
       `soak minute ${minute}: ${Math.round(entry.perSecond)} requests/s, p99 ${entry.p99Ms.toFixed(1)} ms, ` +
         `lag p99 ${entry.lagP99Ms.toFixed(0)} ms, due backlog ${entry.dueBacklog}, ` +
-        `wallet document ${entry.documentKiB.toFixed(0)} KiB, errors ${entry.errors}; ` +
+        `wallet document ${entry.documentKiB.toFixed(0)} KiB, errors ${entry.errors}, ` +
+        `reference work ${entry.referenceWorkMs?.toFixed(1)} ms of CPU; ` +
         `CPU µs per request ${JSON.stringify(entry.cpuUsPerRequest)}`,
     );
   }

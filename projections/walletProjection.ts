@@ -379,9 +379,10 @@ const upsert = (db: Queryable, name: string, text: string, values: unknown[]) =>
 
 /**
  * Writes `rows` into the read model in `schema`: upserts for rows, deletes for `null` due rows.
- * The upserts are prepared statements (once per connection and schema, not parsed and planned for
- * every batch): rows from arrays into a table by its key leave the planner no choice, so a plan
- * made on an empty table stays right as it grows. The delete is planned each time.
+ * The upserts are prepared statements (parsed once per connection and schema, and planned once
+ * PostgreSQL settles on a generic plan): rows from arrays into a table by its key leave the planner
+ * no choice, so a plan made on an empty table stays right as it grows. The delete is planned each
+ * time.
  */
 export async function saveRows(db: Queryable, schema: string, rows: Rows): Promise<void> {
   const wallets = [...rows.wallets.values()];
