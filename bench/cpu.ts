@@ -67,10 +67,10 @@ export async function cpuSnapshot(
 }
 
 /**
- * CPU ms used so far by each live PostgreSQL process (keyed `<pid>:<start> <name>`, so a reused pid
- * is another process), named by whose it is:
- * the application name of the role that opened the connection, or the server's own process type
- * (walwriter, checkpointer...). `backendDelta` turns two of these into ms per name.
+ * CPU ms used so far by each live PostgreSQL process, keyed `<pid>:<start> <name>` (a reused pid is
+ * another process). The name says whose it is: the application name of the role that opened the
+ * connection, or the server's own process type (walwriter, checkpointer...). `backendDelta` turns
+ * two of these into ms per name.
  */
 export async function postgresBackends(
   pool: pg.Pool,
