@@ -75,6 +75,8 @@ export function createWalletCommandHandler(store: EventStore, options: CommandHa
   const queues = new Map<string, Pending[]>();
 
   const remember = (walletId: string, entry: Entry) => {
+    // A read that started before a command's append may finish after it: keep the newer state.
+    if ((cache.get(walletId)?.revision ?? -1n) > entry.revision) return;
     cache.delete(walletId);
     cache.set(walletId, entry);
     if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
@@ -240,6 +242,9 @@ export function createWalletCommandHandler(store: EventStore, options: CommandHa
 
   /** The wallet as the store has it now (a fresh read, so never stale); null if none. */
   async function load(walletId: string): Promise<WalletState> {
+    // Behind commands in progress on the wallet, a read waits its turn and sees their outcome;
+    // otherwise it reads the stream's tail at once (most reads: no queue to go through).
+    if (!queues.has(walletId)) return (await catchUp(walletId, cache.get(walletId))).state;
     const { wallet } = await enqueue(walletId, { command: undefined });
     return wallet as WalletState;
   }

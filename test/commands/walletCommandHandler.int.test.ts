@@ -85,6 +85,37 @@ t.test('wallet command handler on PostgreSQL', async (t) => {
   });
 
   t.test(
+    'a read that finishes after a command appended does not put back older state',
+    async (t) => {
+      let conflicts = 0;
+      let release = () => {};
+      let hold = false;
+      // The read is held after it has read the stream, as a slow answer from the store would be.
+      const slowReads: EventStore = {
+        ...store,
+        readStream: async (stream, options) => {
+          const held = hold;
+          const events = await store.readStream(stream, options);
+          if (held) await new Promise<void>((resolve) => (release = resolve));
+          return events;
+        },
+      };
+      const handler = createWalletCommandHandler(slowReads, { onConflict: () => conflicts++ });
+      const walletId = await newWallet(handler); // cached at revision 0
+      hold = true;
+      const reading = handler.load(walletId); // reads revision 0, then waits
+      hold = false;
+      const deposit = (amount: string) =>
+        handler.handle(walletId, { type: 'Deposit', depositId: randomUUID(), amount });
+      t.equal((await deposit('1.00')).wallet.revision, 1n, 'appended on the cached state');
+      release();
+      t.equal((await reading)?.revision, 0n, 'the read answers what it read');
+      t.equal((await deposit('2.00')).wallet.revision, 2n);
+      t.equal(conflicts, 0, 'the next command was decided on the newer state, not the read one');
+    },
+  );
+
+  t.test(
     '20 concurrent starts that together exceed the balance: exactly the affordable ones start',
     async (t) => {
       const past = new Date(Date.now() - 60_000);
