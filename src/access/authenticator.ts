@@ -1,4 +1,5 @@
-// Key to principal. Every API instance caches what a key's hash resolved to for `ttlMs` (counted
+// Key to principal, by the hash of the key (or session id): the raw secret goes no further than
+// the request it came with. Every API instance caches what a key's hash resolved to for `ttlMs` (counted
 // from when the lookup started), so a key revoked anywhere (another instance, the CLI) is refused
 // here within that time, and a hot key costs one indexed lookup per `ttlMs / 2`, not one per
 // request: a key in use is looked up again in the background once half of `ttlMs` has passed, so
@@ -6,7 +7,6 @@
 // Unknown keys are not cached: a key made a moment ago works at once. The last use of each key is
 // kept in memory and written for all keys in one statement every `flushMs`.
 import type pg from 'pg';
-import { hashApiKeyText } from './apiKeys.ts';
 import { findKeyByHash } from './postgres/findKeyByHash.ts';
 import type { KeyRecord } from './postgres/keyRecord.ts';
 import { recordKeyUse } from './postgres/recordKeyUse.ts';
@@ -26,18 +26,19 @@ export interface AuthenticatorOptions {
 }
 
 export interface Authenticator {
-  /** The principal of a valid key; undefined for an unknown or revoked one. */
-  authenticate(token: string): Promise<KeyPrincipal | undefined>;
+  /** The principal of a valid key, by its hash (`hashApiKeyText`); undefined for an unknown or
+   * revoked one. */
+  authenticate(hash: string): Promise<KeyPrincipal | undefined>;
   /**
    * The principal of a valid key if this instance already knows it (a fresh lookup), at once and
    * counted as a use like `authenticate`; undefined when that would have to wait (then a lookup is
    * under way and `authenticate` answers).
    */
-  peek(token: string): KeyPrincipal | undefined;
+  peek(hash: string): KeyPrincipal | undefined;
   /** Drops a key from this instance's cache at once (its revocation was made here). */
   forget(keyId: string): void;
-  /** Drops one token from this instance's cache at once (a session ended here). */
-  forgetToken(token: string): void;
+  /** Drops one hash from this instance's cache at once (a session ended here). */
+  forgetHash(hash: string): void;
   /** Writes the pending last uses. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -107,9 +108,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return entry;
   };
 
-  /** The token's entry, looked up (again) when it has none or its lookup is too old. */
-  const entryOf = (token: string, at: number): Entry => {
-    const cacheKey = hashApiKeyText(token);
+  /** The hash's entry, looked up (again) when it has none or its lookup is too old. */
+  const entryOf = (cacheKey: string, at: number): Entry => {
     const entry = cache.get(cacheKey);
     // One lookup at a time per key: concurrent requests share it.
     if (!entry || at - entry.startedAt >= ttlMs) return start(cacheKey, at);
@@ -121,15 +121,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   };
 
   return {
-    async authenticate(token) {
+    async authenticate(hash) {
       const at = now();
-      const principal = await entryOf(token, at).lookup;
+      const principal = await entryOf(hash, at).lookup;
       if (principal) uses.set(principal.keyId, at);
       return principal;
     },
-    peek(token) {
+    peek(hash) {
       const at = now();
-      const { principal } = entryOf(token, at);
+      const { principal } = entryOf(hash, at);
       if (principal) uses.set(principal.keyId, at);
       return principal;
     },
@@ -143,8 +143,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         );
       }
     },
-    forgetToken(token) {
-      cache.delete(hashApiKeyText(token));
+    forgetHash(hash) {
+      cache.delete(hash);
     },
     flush,
     async close() {

@@ -28,7 +28,7 @@ import type { RefusalReason } from './postgres/refusal.ts';
 import { ANONYMOUS, hasScope, type KeyPrincipal, type Principal, type Scope } from './principal.ts';
 import { createRateLimiter, type RateDecision, WINDOW_MS } from './rateLimiter.ts';
 import { accessRoutes } from './routes.ts';
-import { type Presented, SESSION_COOKIE, sessionRoutes } from './sessionRoutes.ts';
+import { type Presented, presentedAs, SESSION_COOKIE, sessionRoutes } from './sessionRoutes.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -144,7 +144,7 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
   /** The principal of a key or session, through its cache. */
   const authenticate = (presented: Presented) =>
     typeof presented === 'object'
-      ? (presented.kind === 'key' ? authenticator : sessions).authenticate(presented.token)
+      ? (presented.kind === 'key' ? authenticator : sessions).authenticate(presented.hash)
       : undefined;
   // The credentials an admitted request presented (null: none were needed), so that a long
   // answer (an event stream) can ask again whether they are still valid. A request property, not
@@ -274,7 +274,7 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
     presented: Presented,
   ): KeyPrincipal | undefined => {
     if (typeof presented !== 'object') return undefined;
-    const principal = (presented.kind === 'key' ? authenticator : sessions).peek(presented.token);
+    const principal = (presented.kind === 'key' ? authenticator : sessions).peek(presented.hash);
     if (!principal) return undefined;
     if (principal.kind === 'operator' && !operatorAddressAllowed(request.ip)) return undefined;
     const decision = limiter.takeNow(principal.keyId, config.rateLimitPerKey);
@@ -348,14 +348,28 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
   });
 };
 
+/**
+ * The Authorization header a connection sent last, parsed: a client sends the same one with every
+ * request, so each connection parses it and hashes its key once. (Compared with what the same
+ * connection sent before, never with another client's key.)
+ */
+const lastAuthorization = new WeakMap<object, { header: string; presented: Presented }>();
+
 /** A bearer key if the request has an Authorization header, else its session cookie if any. */
 function presentedCredentials(request: FastifyRequest): Presented {
-  const bearer = readBearer(request.headers.authorization);
-  if (bearer !== 'missing') return typeof bearer === 'object' ? { kind: 'key', ...bearer } : bearer;
+  const header = request.headers.authorization;
+  if (header) {
+    const last = lastAuthorization.get(request.raw.socket);
+    if (last?.header === header) return last.presented;
+    const bearer = readBearer(header);
+    const credentials = typeof bearer === 'object' ? presentedAs('key', bearer.token) : bearer;
+    lastAuthorization.set(request.raw.socket, { header, presented: credentials });
+    return credentials;
+  }
   // Parsed here, not by a hook on every request: most requests carry a key and no cookie.
   const cookies = request.headers.cookie;
   const session = cookies ? fastifyCookie.parse(cookies)[SESSION_COOKIE] : undefined;
-  return session ? { kind: 'session', token: session } : 'missing';
+  return session ? presentedAs('session', session) : 'missing';
 }
 
 /** Registered at the top level (its hooks apply to every route), after the body parsers. */

@@ -13,7 +13,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { Nullable } from '../api/nullable.ts';
 import { ErrorResponse } from '../api/schemas.ts';
-import { hashApiKey } from './apiKeys.ts';
+import { hashApiKey, hashApiKeyText } from './apiKeys.ts';
 import type { Authenticator } from './authenticator.ts';
 import { deleteSession } from './postgres/deleteSession.ts';
 import { insertSession } from './postgres/insertSession.ts';
@@ -21,11 +21,17 @@ import type { KeyPrincipal } from './principal.ts';
 
 export const SESSION_COOKIE = 'wallet_session';
 
-/** What a request presents: a bearer key, a session cookie, or nothing usable. */
+/** What a request presents: a bearer key or a session cookie (the hash of its secret, as the
+ * cache and the database know it), or nothing usable. */
 export type Presented =
-  | { readonly kind: 'key' | 'session'; readonly token: string }
+  | { readonly kind: 'key' | 'session'; readonly hash: string }
   | 'missing'
   | 'malformed';
+
+export const presentedAs = (kind: 'key' | 'session', token: string): Presented => ({
+  kind,
+  hash: hashApiKeyText(token),
+});
 
 export type SessionRoutesOptions =
   | { readonly auth: false }
@@ -115,7 +121,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
     },
     async (request, reply) => {
       if (!sameOrigin(request)) return refuseCrossOrigin(request, reply, null);
-      const principal = await admit(request, reply, { kind: 'key', token: request.body.key });
+      const principal = await admit(request, reply, presentedAs('key', request.body.key));
       if (!principal) return reply;
       const id = randomBytes(32).toString('base64url');
       const expires = new Date(now() + ttlMs);
@@ -143,7 +149,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
     async (request, reply) => {
       const token = request.cookies[SESSION_COOKIE];
       if (!token) return reply.code(401).send(NOT_SIGNED_IN);
-      const principal = await admit(request, reply, { kind: 'session', token });
+      const principal = await admit(request, reply, presentedAs('session', token));
       if (!principal) return reply;
       return sessionInfo(principal, null);
     },
@@ -157,7 +163,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
       const token = request.cookies[SESSION_COOKIE];
       if (token) {
         await deleteSession(pool, hashApiKey(token));
-        sessions.forgetToken(token);
+        sessions.forgetHash(hashApiKeyText(token));
       }
       return reply
         .code(204)

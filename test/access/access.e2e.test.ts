@@ -3,6 +3,7 @@
 // one database, the operator allow-list, the access log, AUTH=off, security headers and CORS.
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
+import { Client } from 'undici';
 import { newApiKey } from '../../src/access/apiKeys.ts';
 import { startApi } from '../../src/cli/runtime.ts';
 import { bearer, makeKey } from '../support/ledgerApi.ts';
@@ -565,3 +566,39 @@ t.test('CORS only for the listed origins; preflights need no key', async (t) => 
   t.equal((await plain('GET', '/no/such/path')).status, 404, 'unknown paths stay 404');
   t.equal((await stack.http('PUT', '/api/keys')).status, 405, 'wrong methods stay 405');
 });
+
+t.test(
+  'one connection, other credentials on each request: each is judged by its own',
+  async (t) => {
+    const stack = await startStack(t);
+    const alice = await makeKey(stack, { owner: 'alice' });
+    const bob = await makeKey(stack, { owner: 'bob' });
+    const wallet = (await stack.http('POST', '/api/wallets/', { owner: 'alice' })).body.uuid;
+    // One connection: the access layer remembers what it last parsed per connection.
+    const client = new Client(stack.baseUrl);
+    t.teardown(() => client.close());
+    const statusWith = async (authorization?: string) => {
+      const response = await client.request({
+        method: 'GET',
+        path: `/api/wallets/${wallet}/`,
+        headers: authorization === undefined ? {} : { authorization },
+      });
+      await response.body.dump();
+      return response.statusCode;
+    };
+    const sent: [string, string | undefined, number][] = [
+      ['alice', `Bearer ${alice.key}`, 200],
+      ['bob', `Bearer ${bob.key}`, 404],
+      ['alice again', `Bearer ${alice.key}`, 200],
+      ['malformed', 'Bearer', 401],
+      ['none', undefined, 401],
+      ['unknown', `Bearer ${newApiKey()}`, 401],
+      ['alice after those', `Bearer ${alice.key}`, 200],
+    ];
+    for (const [who, authorization, status] of sent) {
+      t.equal(await statusWith(authorization), status, who);
+    }
+    t.equal((await stack.http('DELETE', `/api/keys/${alice.id}`)).status, 204);
+    t.equal(await statusWith(`Bearer ${alice.key}`), 401, 'alice revoked, on the same connection');
+  },
+);

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { createAccessLogWriter } from '../../src/access/accessLog.ts';
-import { hashApiKey, newApiKey } from '../../src/access/apiKeys.ts';
+import { hashApiKey, hashApiKeyText, newApiKey } from '../../src/access/apiKeys.ts';
 import { createAuthenticator } from '../../src/access/authenticator.ts';
 import { bootstrapOperatorKey, OPERATOR_KEY_FILE } from '../../src/access/bootstrap.ts';
 import { makeKey } from '../../src/access/makeKey.ts';
@@ -27,25 +27,29 @@ t.test('access components', async (t) => {
     const auth = createAuthenticator({ pool: db.pool, ttlMs: 500, now: () => now });
     t.teardown(() => auth.close());
     const { record, key } = await makeKey(db.pool, { owner: 'alice', scopes: ['wallets:read'] });
-    t.same(await auth.authenticate(key), {
+    t.same(await auth.authenticate(hashApiKeyText(key)), {
       kind: 'owner',
       keyId: record.id,
       owner: 'alice',
       scopes: ['wallets:read'],
     });
-    t.equal(await auth.authenticate(newApiKey()), undefined, 'unknown');
+    t.equal(await auth.authenticate(hashApiKeyText(newApiKey())), undefined, 'unknown');
     await revokeKey(db.pool, record.id); // elsewhere: another instance, the CLI
     now += 499;
-    t.ok(await auth.authenticate(key), 'still the cached answer just before ttlMs');
+    t.ok(await auth.authenticate(hashApiKeyText(key)), 'still the cached answer just before ttlMs');
     now += 1;
-    t.equal(await auth.authenticate(key), undefined, 'refused once ttlMs has passed');
+    t.equal(
+      await auth.authenticate(hashApiKeyText(key)),
+      undefined,
+      'refused once ttlMs has passed',
+    );
 
     const other = await makeKey(db.pool, { operator: true, name: 'ops' });
-    t.match(await auth.authenticate(other.key), { kind: 'operator', name: 'ops' });
+    t.match(await auth.authenticate(hashApiKeyText(other.key)), { kind: 'operator', name: 'ops' });
     await revokeKey(db.pool, other.record.id);
     auth.forget(other.record.id); // revoked through this instance
     await Promise.resolve();
-    t.equal(await auth.authenticate(other.key), undefined, 'forgotten at once');
+    t.equal(await auth.authenticate(hashApiKeyText(other.key)), undefined, 'forgotten at once');
   });
 
   t.test('authenticator: concurrent requests share one lookup; last use is batched', async (t) => {
@@ -62,7 +66,9 @@ t.test('access components', async (t) => {
     t.teardown(() => {
       db.pool.query = query;
     });
-    const principals = await Promise.all(Array.from({ length: 50 }, () => auth.authenticate(key)));
+    const principals = await Promise.all(
+      Array.from({ length: 50 }, () => auth.authenticate(hashApiKeyText(key))),
+    );
     t.ok(principals.every((p) => p?.keyId === record.id));
     t.equal(lookups, 1, 'one lookup for 50 requests at once');
     const hash = hashApiKey(key);
@@ -91,18 +97,25 @@ t.test('access components', async (t) => {
     t.teardown(() => auth.close());
     const { record, key } = await makeKey(db.pool, { owner: 'carol' });
     const lookups = countQueries(t, 'access-find-key-by-hash');
-    t.ok(await auth.authenticate(key));
+    t.ok(await auth.authenticate(hashApiKeyText(key)));
     t.equal(lookups.count, 1);
     now += 300; // past half the time: answered from the cache, and looked up again meanwhile
-    t.ok(await auth.authenticate(key));
+    t.ok(await auth.authenticate(hashApiKeyText(key)));
     t.equal(lookups.count, 2, 'one lookup ahead');
     await new Promise((resolve) => setTimeout(resolve, 50));
     await revokeKey(db.pool, record.id);
     now += 400; // 700 after the first lookup, 400 after the one ahead: still trusted
-    t.ok(await auth.authenticate(key), 'the newer lookup is trusted for its own ttlMs');
+    t.ok(
+      await auth.authenticate(hashApiKeyText(key)),
+      'the newer lookup is trusted for its own ttlMs',
+    );
     t.equal(lookups.count, 3, 'and the next one is made ahead');
     await new Promise((resolve) => setTimeout(resolve, 50));
-    t.equal(await auth.authenticate(key), undefined, 'which saw the revocation: refused');
+    t.equal(
+      await auth.authenticate(hashApiKeyText(key)),
+      undefined,
+      'which saw the revocation: refused',
+    );
   });
 
   t.test('rate limiter: the next claim is made before the tokens run out', async (t) => {
