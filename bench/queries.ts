@@ -1,6 +1,8 @@
-// Queries: GET /api/wallets/<id>/ (the read model's wallet row and its withdrawals/transfers),
-// closed loop at 32 clients, (a) a random wallet of the many per request, (b) the hot wallet,
-// which by now holds every deposit of the hot-wallet runs.
+// Queries: GET /api/wallets/<id>/ (the wallet as its stream holds it: read your writes), closed
+// loop at 32 clients, (a) a random wallet of the many per request, (b) the hot wallet, which by
+// now holds every deposit of the hot-wallet runs, (c) many wallets again in the seconds right
+// after a burst of deposits, while the projector catches up (the issue's 13 s at 16 clients).
+import { DEPOSIT_BODY } from './ceilings.ts';
 import type { Context } from './context.ts';
 import { type LoadResult, runLoad } from './load.ts';
 import type { CpuFigures, Stack } from './stack.ts';
@@ -43,6 +45,22 @@ export async function benchQueries(
   figures.push({
     target: `hot wallet (${Number(rows[0]?.n).toLocaleString('en-US')} rows)`,
     load: await stack.withCpu(() => load(`/api/wallets/${hotWallet}/`, ctx.sizes.loadMs)),
+  });
+  const burstMs = ctx.quick ? ctx.sizes.loadMs : 13_000;
+  const burstClients = 16;
+  ctx.progress(`deposits for ${burstMs / 1000} s at ${burstClients} clients, then wallet reads`);
+  await runLoad({
+    url: stack.apiUrl,
+    connections: burstClients,
+    durationMs: burstMs,
+    method: 'PATCH',
+    path: wallets.map((wallet) => `/api/wallets/${wallet}/deposit/`),
+    body: DEPOSIT_BODY,
+    headers: stack.apiHeaders,
+  });
+  figures.push({
+    target: `many wallets, right after ${burstMs / 1000} s of deposits at ${burstClients} clients`,
+    load: await stack.withCpu(() => load(anyWallet, ctx.sizes.loadMs)),
   });
   return figures;
 }
