@@ -4,7 +4,8 @@
 // cache). Neither compares the secret itself: how long a comparison takes can only tell an
 // attacker how many leading bytes of the *hash* of their guess matched a stored hash, and without
 // a SHA-256 preimage that says nothing about the key. So no byte-by-byte comparison of secrets
-// ever happens, which is what constant-time comparison protects against.
+// ever happens, which is what constant-time comparison protects against. (The one comparison of
+// raw header text, an access-layer shortcut, is `sameSecret`: constant time.)
 import * as crypto from 'node:crypto';
 
 export const KEY_PREFIX = 'wlk_';
@@ -17,12 +18,23 @@ export function hashApiKey(key: string): Buffer {
   return crypto.createHash('sha256').update(key, 'utf8').digest();
 }
 
-/** The hash as base64 text (a map key); `Buffer.from(text, 'base64')` is the hash again. Hashed
- * for every request: one call where Node has it (20.12 and later), not a Hash object. */
-export const hashApiKeyText: (key: string) => string =
+/** A key's (or session id's) SHA-256 hash as base64 text: a type of its own, so a raw secret
+ * cannot be passed where a hash is meant. */
+export type KeyHash = string & { readonly __brand: 'KeyHash' };
+
+/** The hash as base64 text (a map key); `Buffer.from(text, 'base64')` is the hash again. One
+ * call where Node has it (20.12 and later), not a Hash object. */
+export const hashApiKeyText: (key: string) => KeyHash =
   typeof crypto.hash === 'function'
-    ? (key) => crypto.hash('sha256', key, 'base64')
-    : (key) => crypto.createHash('sha256').update(key, 'utf8').digest('base64');
+    ? (key) => crypto.hash('sha256', key, 'base64') as KeyHash
+    : (key) => crypto.createHash('sha256').update(key, 'utf8').digest('base64') as KeyHash;
+
+/** Whether two secrets are the same, in a time that does not depend on where they differ. */
+export function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && crypto.timingSafeEqual(left, right);
+}
 
 /** What an Authorization header holds: a bearer token, or nothing usable. */
 export type Credentials = { readonly token: string } | 'missing' | 'malformed';

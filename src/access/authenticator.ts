@@ -1,5 +1,5 @@
-// Key to principal, by the hash of the key (or session id): the raw secret goes no further than
-// the request it came with. Every API instance caches what a key's hash resolved to for `ttlMs` (counted
+// Key to principal, by the hash of the key (or session id): the authenticator never sees a raw
+// secret. Every API instance caches what a key's hash resolved to for `ttlMs` (counted
 // from when the lookup started), so a key revoked anywhere (another instance, the CLI) is refused
 // here within that time, and a hot key costs one indexed lookup per `ttlMs / 2`, not one per
 // request: a key in use is looked up again in the background once half of `ttlMs` has passed, so
@@ -7,6 +7,7 @@
 // Unknown keys are not cached: a key made a moment ago works at once. The last use of each key is
 // kept in memory and written for all keys in one statement every `flushMs`.
 import type pg from 'pg';
+import type { KeyHash } from './apiKeys.ts';
 import { findKeyByHash } from './postgres/findKeyByHash.ts';
 import type { KeyRecord } from './postgres/keyRecord.ts';
 import { recordKeyUse } from './postgres/recordKeyUse.ts';
@@ -28,17 +29,17 @@ export interface AuthenticatorOptions {
 export interface Authenticator {
   /** The principal of a valid key, by its hash (`hashApiKeyText`); undefined for an unknown or
    * revoked one. */
-  authenticate(hash: string): Promise<KeyPrincipal | undefined>;
+  authenticate(hash: KeyHash): Promise<KeyPrincipal | undefined>;
   /**
    * The principal of a valid key if this instance already knows it (a fresh lookup), at once and
    * counted as a use like `authenticate`; undefined when that would have to wait (then a lookup is
    * under way and `authenticate` answers).
    */
-  peek(hash: string): KeyPrincipal | undefined;
+  peek(hash: KeyHash): KeyPrincipal | undefined;
   /** Drops a key from this instance's cache at once (its revocation was made here). */
   forget(keyId: string): void;
   /** Drops one hash from this instance's cache at once (a session ended here). */
-  forgetHash(hash: string): void;
+  forgetHash(hash: KeyHash): void;
   /** Writes the pending last uses. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -109,7 +110,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   };
 
   /** The hash's entry, looked up (again) when it has none or its lookup is too old. */
-  const entryOf = (cacheKey: string, at: number): Entry => {
+  const entryOf = (cacheKey: KeyHash, at: number): Entry => {
     const entry = cache.get(cacheKey);
     // One lookup at a time per key: concurrent requests share it.
     if (!entry || at - entry.startedAt >= ttlMs) return start(cacheKey, at);

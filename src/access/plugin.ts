@@ -16,7 +16,7 @@ import type { AccessConfig } from '../infra/config.ts';
 import { metrics } from '../infra/metrics.ts';
 import { createAccessLogWriter } from './accessLog.ts';
 import { addressFilter, limitSubject } from './addresses.ts';
-import { readBearer } from './apiKeys.ts';
+import { readBearer, sameSecret } from './apiKeys.ts';
 import { createAuthenticator } from './authenticator.ts';
 import { bootstrapOperatorKey } from './bootstrap.ts';
 import { findKeyBySession } from './postgres/findKeyBySession.ts';
@@ -350,8 +350,9 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
 
 /**
  * The Authorization header a connection sent last, parsed: a client sends the same one with every
- * request, so each connection parses it and hashes its key once. (Compared with what the same
- * connection sent before, never with another client's key.)
+ * request, so a connection's key is parsed and hashed once. Kept as long as the connection is
+ * open. A proxy may carry several clients over one connection, so the header is compared in
+ * constant time (`sameSecret`), as a key with another client's.
  */
 const lastAuthorization = new WeakMap<object, { header: string; presented: Presented }>();
 
@@ -360,7 +361,7 @@ function presentedCredentials(request: FastifyRequest): Presented {
   const header = request.headers.authorization;
   if (header) {
     const last = lastAuthorization.get(request.raw.socket);
-    if (last?.header === header) return last.presented;
+    if (last && sameSecret(last.header, header)) return last.presented;
     const bearer = readBearer(header);
     const credentials = typeof bearer === 'object' ? presentedAs('key', bearer.token) : bearer;
     lastAuthorization.set(request.raw.socket, { header, presented: credentials });

@@ -13,7 +13,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { Nullable } from '../api/nullable.ts';
 import { ErrorResponse } from '../api/schemas.ts';
-import { hashApiKey, hashApiKeyText } from './apiKeys.ts';
+import { hashApiKey, hashApiKeyText, type KeyHash } from './apiKeys.ts';
 import type { Authenticator } from './authenticator.ts';
 import { deleteSession } from './postgres/deleteSession.ts';
 import { insertSession } from './postgres/insertSession.ts';
@@ -24,7 +24,7 @@ export const SESSION_COOKIE = 'wallet_session';
 /** What a request presents: a bearer key or a session cookie (the hash of its secret, as the
  * cache and the database know it), or nothing usable. */
 export type Presented =
-  | { readonly kind: 'key' | 'session'; readonly hash: string }
+  | { readonly kind: 'key' | 'session'; readonly hash: KeyHash }
   | 'missing'
   | 'malformed';
 
@@ -162,8 +162,9 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
       if (!sameOrigin(request)) return refuseCrossOrigin(request, reply, null);
       const token = request.cookies[SESSION_COOKIE];
       if (token) {
-        await deleteSession(pool, hashApiKey(token));
-        sessions.forgetHash(hashApiKeyText(token));
+        const hash = hashApiKeyText(token);
+        await deleteSession(pool, Buffer.from(hash, 'base64'));
+        sessions.forgetHash(hash);
       }
       return reply
         .code(204)

@@ -1,6 +1,12 @@
 import t from 'tap';
 import { addressFilter, limitSubject, parseCidr } from '../../src/access/addresses.ts';
-import { hashApiKey, KEY_PREFIX, newApiKey, readBearer } from '../../src/access/apiKeys.ts';
+import {
+  hashApiKey,
+  KEY_PREFIX,
+  newApiKey,
+  readBearer,
+  sameSecret,
+} from '../../src/access/apiKeys.ts';
 import {
   ANONYMOUS,
   actorOf,
@@ -45,6 +51,15 @@ t.test('bearer header: token, missing or malformed', async (t) => {
     'Bearer é',
   ])
     t.equal(readBearer(bad), 'malformed', bad);
+});
+
+t.test('sameSecret: equal text only, whatever the lengths', async (t) => {
+  const key = newApiKey();
+  t.ok(sameSecret(`Bearer ${key}`, `Bearer ${key}`));
+  t.notOk(sameSecret(`Bearer ${key}`, `Bearer ${newApiKey()}`), 'another key');
+  t.notOk(sameSecret(`Bearer ${key}`, `Bearer ${key.slice(0, -1)}`), 'one character short');
+  t.notOk(sameSecret('Bearer é', 'Bearer e'), 'beyond ASCII');
+  t.ok(sameSecret('', ''));
 });
 
 t.test(
