@@ -18,14 +18,14 @@ const toProjected = (event: RecordedEvent): ProjectedEvent => ({
 
 /**
  * Applies `events` (all after `from`) to the read model in `schema`, of layout `version`, and
- * moves its checkpoint.
+ * moves its checkpoint, telling the `notify` channel if one is given.
  */
 export async function applyBatch(
   db: Queryable,
   schema: string,
   from: Position,
   events: readonly RecordedEvent[],
-  version = READ_MODEL_VERSION,
+  { version = READ_MODEL_VERSION, notify }: { version?: number; notify?: string } = {},
 ): Promise<Position> {
   const last = events.at(-1);
   if (!last) return from;
@@ -33,6 +33,6 @@ export async function applyBatch(
   const rows = await loadRows(db, schema, projected);
   for (const event of projected) projectEvent(rows, event);
   await saveRows(db, schema, rows);
-  await storeCheckpoint(db, schema, from, last.position, last.recordedAt, version);
+  await storeCheckpoint(db, schema, from, last.position, last.recordedAt, { version, notify });
   return last.position;
 }

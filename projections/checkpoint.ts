@@ -45,9 +45,17 @@ export async function storeCheckpoint(
   from: Position,
   to: Position,
   lastRecordedAt: Date,
-  /** The read models' layout; the notify role's checkpoint has none. */
-  version?: number,
+  options: {
+    /** The read models' layout; the notify role's checkpoint has none. */
+    readonly version?: number;
+    /**
+     * A channel told the new commit position when the transaction commits: in this statement, not
+     * one of its own, as a projector batch pays a round trip per statement.
+     */
+    readonly notify?: string;
+  } = {},
 ): Promise<void> {
+  const { version, notify } = options;
   const fresh = from.commit < 0n;
   const values: unknown[] = [to.commit.toString(), to.prepare.toString(), lastRecordedAt];
   const guards = [
@@ -58,10 +66,15 @@ export async function storeCheckpoint(
     values.push(version);
     guards.push(`version = $${values.length}`);
   }
+  let notifying = '';
+  if (notify !== undefined) {
+    values.push(notify);
+    notifying = ` returning pg_notify($${values.length}, commit_position::text)`;
+  }
   const { rowCount } = await db.query(
     `update ${schema}.checkpoint
      set commit_position = $1, prepare_position = $2, last_recorded_at = $3, updated_at = now()
-     where ${guards.join(' and ')}`,
+     where ${guards.join(' and ')}${notifying}`,
     values,
   );
   if (rowCount !== 1) throw new CheckpointMovedError(`The ${schema} checkpoint moved.`);

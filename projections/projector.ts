@@ -133,12 +133,13 @@ async function projectWhileActive(options: ProjectorOptions, stop: AbortSignal) 
   let { position } = await readCheckpoint(pool, LIVE_SCHEMA);
   await forEachBatch(store, position, stop, batchSize, async (batch) => {
     const from = position;
-    position = await withTransaction(pool, async (client) => {
-      const next = await applyBatch(client, LIVE_SCHEMA, from, batch, options.version);
-      // Delivered when the transaction commits: readers waiting for a revision look again.
-      await client.query('select pg_notify($1, $2)', [PROJECTION_CHANNEL, next.commit.toString()]);
-      return next;
-    });
+    // Readers waiting for a revision are told when the batch commits, and look again.
+    position = await withTransaction(pool, (client) =>
+      applyBatch(client, LIVE_SCHEMA, from, batch, {
+        version: options.version,
+        notify: PROJECTION_CHANNEL,
+      }),
+    );
     const last = batch.at(-1) as RecordedEvent;
     onBatch?.({ events: batch.length, lagMs: Date.now() - last.recordedAt.getTime(), position });
   });

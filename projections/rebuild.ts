@@ -178,7 +178,7 @@ async function rebuildInto(
     store,
     (from, events) =>
       withTransaction(pool, (client) =>
-        applyBatch(client, REBUILD_SCHEMA, from, events, options.version),
+        applyBatch(client, REBUILD_SCHEMA, from, events, { version: options.version }),
       ),
     START,
     { batchSize, onPage: progress },
@@ -197,7 +197,8 @@ async function rebuildInto(
     if (comparePositions(rebuilt, live) < 0) {
       ({ applied: extra } = await replay(
         store,
-        (from, events) => applyBatch(client, REBUILD_SCHEMA, from, events, options.version),
+        (from, events) =>
+          applyBatch(client, REBUILD_SCHEMA, from, events, { version: options.version }),
         rebuilt,
         { batchSize, until: live },
       ));

@@ -2,6 +2,7 @@
 // takeover, rebuild while the live projector runs, verify that notices drift.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import t from 'tap';
 import {
   CheckpointMovedError,
@@ -70,14 +71,32 @@ t.test('projector on PostgreSQL', async (t) => {
 
   t.test('the checkpoint only moves from where it is', async (t) => {
     const { position } = await readCheckpoint(db.pool, LIVE_SCHEMA);
-    const error = await storeCheckpoint(
-      db.pool,
-      LIVE_SCHEMA,
-      START,
-      position,
-      new Date(),
-      READ_MODEL_VERSION,
-    ).catch((e: unknown) => e);
+    const error = await storeCheckpoint(db.pool, LIVE_SCHEMA, START, position, new Date(), {
+      version: READ_MODEL_VERSION,
+    }).catch((e: unknown) => e);
     t.type(error, CheckpointMovedError);
+  });
+
+  t.test('readers are told of a checkpoint that moved, and only then', async (t) => {
+    const listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    t.teardown(() => listener.end());
+    const heard: string[] = [];
+    listener.on('notification', (n) => heard.push(`${n.channel}:${n.payload}`));
+    const channel = 'checkpoint_test';
+    await listener.query(`listen ${channel}`);
+    const { position } = await readCheckpoint(db.pool, LIVE_SCHEMA);
+    const moved = await storeCheckpoint(db.pool, LIVE_SCHEMA, START, position, new Date(), {
+      version: READ_MODEL_VERSION,
+      notify: channel,
+    }).catch((e: unknown) => e);
+    t.type(moved, CheckpointMovedError, 'a checkpoint that is not at `from` does not move');
+    // The same position again: the guard holds, the row is written, the channel is told.
+    await storeCheckpoint(db.pool, LIVE_SCHEMA, position, position, new Date(), {
+      version: READ_MODEL_VERSION,
+      notify: channel,
+    });
+    await listener.query('select 1'); // a round trip: notifications sent before it have arrived
+    t.same(heard, [`${channel}:${position.commit}`]);
   });
 });
