@@ -32,6 +32,11 @@ export interface CommandResult {
 export interface CommandHandlerOptions {
   /** Wallet states kept in memory (least recently used go first). */
   readonly cacheSize?: number;
+  /**
+   * Withdrawals, transfers and idempotency keys in the kept states together, at most: a state
+   * grows with its wallet's history, so a count of wallets alone does not bound the memory.
+   */
+  readonly cacheItems?: number;
   /** Conflicts tolerated before giving up with `ConcurrencyError`. */
   readonly maxRetries?: number;
   readonly clock?: () => Date;
@@ -61,6 +66,9 @@ interface Entry {
   readonly revision: bigint;
 }
 
+const itemsOf = ({ state }: Entry) =>
+  state ? 1 + state.withdrawals.size + state.incoming.size + state.idempotency.size : 1;
+
 export function toWalletEvent(recorded: RecordedEvent): WalletEvent {
   if (!isWalletEventType(recorded.type)) {
     throw new Error(`Unknown event type ${recorded.type} in ${recorded.streamId}`);
@@ -69,17 +77,34 @@ export function toWalletEvent(recorded: RecordedEvent): WalletEvent {
 }
 
 export function createWalletCommandHandler(store: EventStore, options: CommandHandlerOptions = {}) {
-  const { cacheSize = 10_000, maxRetries = 20, clock = () => new Date(), onConflict } = options;
+  const {
+    cacheSize = 10_000,
+    cacheItems = 500_000,
+    maxRetries = 20,
+    clock = () => new Date(),
+    onConflict,
+  } = options;
   const cache = new Map<string, Entry>();
+  let cachedItems = 0;
   // Per wallet: requests waiting for the one batch in progress (see `drain`).
   const queues = new Map<string, Pending[]>();
 
+  const forget = (walletId: string, entry: Entry) => {
+    cache.delete(walletId);
+    cachedItems -= itemsOf(entry);
+  };
   const remember = (walletId: string, entry: Entry) => {
     // A read that started before a command's append may finish after it: keep the newer state.
-    if ((cache.get(walletId)?.revision ?? -1n) > entry.revision) return;
-    cache.delete(walletId);
+    const before = cache.get(walletId);
+    if ((before?.revision ?? -1n) > entry.revision) return;
+    if (before) forget(walletId, before);
     cache.set(walletId, entry);
-    if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
+    cachedItems += itemsOf(entry);
+    // The newest state stays even when it alone is over the limit.
+    while (cache.size > 1 && (cache.size > cacheSize || cachedItems > cacheItems)) {
+      const [oldest, oldestEntry] = cache.entries().next().value as [string, Entry];
+      forget(oldest, oldestEntry);
+    }
   };
 
   /** Brings `entry` (or nothing) up to the stream's head and caches the result. */

@@ -215,6 +215,45 @@ t.test('wallet command handler on PostgreSQL', async (t) => {
     },
   );
 
+  t.test('the cache is bounded by what its states hold, not only by wallets', async (t) => {
+    const reads: { streamId: string; from: bigint }[] = [];
+    const counting: EventStore = {
+      ...store,
+      readStream: (streamId, options) => {
+        reads.push({ streamId, from: options?.fromRevision ?? 0n });
+        return store.readStream(streamId, options);
+      },
+    };
+    const handler = createWalletCommandHandler(counting, { cacheItems: 10 });
+    const light = await newWallet(handler);
+    const heavy = await newWallet(handler);
+    // Each keyed deposit leaves its key in the state: 12 of them weigh more than the limit.
+    for (let i = 0; i < 12; i++) {
+      await handler.handle(heavy, {
+        type: 'Deposit',
+        depositId: randomUUID(),
+        amount: '1.00',
+        idempotency: { key: `k${i}`, requestHash: 'h' },
+      });
+    }
+    const fromOf = async (walletId: string) => {
+      reads.length = 0;
+      await handler.load(walletId);
+      return reads.find((r) => r.streamId === walletStreamId(walletId))?.from;
+    };
+    t.equal(await fromOf(light), 0n, 'the light wallet made room: folded again from the start');
+    t.equal(await fromOf(heavy), 0n, 'and, loaded again, pushed the heavy one out in turn');
+    const roomy = createWalletCommandHandler(counting);
+    const wallet = await newWallet(roomy);
+    reads.length = 0;
+    await roomy.load(wallet);
+    t.equal(
+      reads.find((r) => r.streamId === walletStreamId(wallet))?.from,
+      1n,
+      'within the limits, a load reads only the tail',
+    );
+  });
+
   t.test(
     'commands queued on one wallet are decided in order and appended in batches',
     async (t) => {
