@@ -644,6 +644,14 @@ function report(): void {
       measured: `${int(at16.load.perSecond)} / ${int(append16)} = ${ratio(share)} (p99 ${ms(at16.load.p99Ms)}, ${at16.load.non2xx + at16.load.errors} errors)`,
       met: share >= 1 ? 'yes' : 'no',
     });
+    // What the ceiling asks of the CPU: every process's share of a deposit (API, PostgreSQL,
+    // projector, load generator, the rest) must fit the machine's cores at that rate.
+    const spent = Object.values(at16.load.cpuUsPerRequest ?? {}).reduce((a, b) => a + b, 0);
+    aims.push({
+      aim: 'CPU per deposit at 16 clients (all processes) fits the cores at the append ceiling',
+      measured: `${int(spent)} µs spent; ${os.cpus().length} cores allow ${int((os.cpus().length * 1e6) / append16)} µs at ${int(append16)}/s`,
+      met: spent > 0 && spent <= (os.cpus().length * 1e6) / append16 ? 'yes' : 'no',
+    });
   }
   const manyWallets = queries?.[0];
   if (manyWallets) {
