@@ -335,7 +335,12 @@ const accessControl: FastifyPluginAsync<AccessOptions> = async (app, options) =>
     }, done);
   });
 
-  await app.register(accessRoutes, { pool, authenticator, publicUrl: options.publicUrl });
+  await app.register(accessRoutes, {
+    pool,
+    authenticator,
+    accessLog,
+    publicUrl: options.publicUrl,
+  });
   await app.register(sessionRoutes, {
     auth: true,
     pool,

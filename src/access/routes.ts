@@ -6,6 +6,7 @@ import { fieldError, RequestError } from '../api/requestError.ts';
 import { parseDateTime, parseLimit } from '../api/requestParsing.ts';
 import { ErrorResponse } from '../api/schemas.ts';
 import { isUuid } from '../infra/ids.ts';
+import type { AccessLogWriter } from './accessLog.ts';
 import type { Authenticator } from './authenticator.ts';
 import { makeKey } from './makeKey.ts';
 import type { KeyRecord } from './postgres/keyRecord.ts';
@@ -24,6 +25,8 @@ import {
 export interface AccessRoutesOptions {
   readonly pool: pg.Pool;
   readonly authenticator: Authenticator;
+  /** This instance's refusals not yet written: written before the log is read. */
+  readonly accessLog: Pick<AccessLogWriter, 'flush'>;
   /** Where links point (PUBLIC_URL); absent: the request's own scheme and host. */
   readonly publicUrl?: string | undefined;
 }
@@ -56,7 +59,7 @@ export function decodeLogCursor(cursor: string): { at: Date; id: string } {
 
 export const accessRoutes: FastifyPluginAsyncTypebox<AccessRoutesOptions> = async (
   app,
-  { pool, authenticator, publicUrl },
+  { pool, authenticator, accessLog, publicUrl },
 ) => {
   const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse };
 
@@ -127,6 +130,7 @@ export const accessRoutes: FastifyPluginAsyncTypebox<AccessRoutesOptions> = asyn
     async (request) => {
       const { from, to, status, key, cursor } = request.query;
       const limit = parseLimit(request.query.limit, 1000, 100);
+      await accessLog.flush();
       const page = await readRefusals(pool, {
         from: from === undefined ? undefined : parseDateTime(from, 'from'),
         to: to === undefined ? undefined : parseDateTime(to, 'to'),
