@@ -6,11 +6,15 @@
 //   order on, off, off, on (a block), repeated, each run starting once the projector has caught up
 //   with the one before: each block's on/off ratio compares runs seconds apart with either mode
 //   first as often, and the median over many blocks is robust to this machine's speed, which
-//   swings by a factor of two from one 5-second run to the next. Beside the rates, the CPU each
+//   swings by a factor of two from one 5-second run to the next. Each process deposits to wallets
+//   of its own: on shared ones, every run would start with the other process's writes making its
+//   cached wallet states stale (a conflict and a read per wallet), which is the cost of two
+//   instances on the same wallets, not of the access layer. Beside the rates, the CPU each
 //   deposit cost the serving API process, PostgreSQL, and that API's own PostgreSQL connections.
 import { DEPOSIT_BODY } from './ceilings.ts';
 import type { Context } from './context.ts';
 import { backendDelta, cpuDelta, cpuSnapshot, postgresBackends } from './cpu.ts';
+import { type Api, createWallets } from './http.ts';
 import { type LagProbe, projectorCaughtUp } from './lag.ts';
 import { type LoadResult, runLoad } from './load.ts';
 import { percentile } from './measure.ts';
@@ -21,6 +25,8 @@ export type AuthRun = LoadResult & {
   readonly postgresUs: number;
   /** PostgreSQL's CPU in the serving API's own connections. */
   readonly apiConnectionsUs: number;
+  /** The whole machine's busy time (every process, the load generator and the kernel). */
+  readonly machineUs: number;
 };
 
 export interface AuthFigure {
@@ -40,7 +46,7 @@ export async function benchAuth(
   ctx: Context,
   stack: Stack,
   probe: LagProbe,
-  { wallets, clients }: { wallets: string[]; clients: number[] },
+  { api, clients }: { api: Api; clients: number[] },
 ): Promise<AuthFigure[]> {
   ctx.progress('two more api processes: keys required, and AUTH=off');
   const names = { on: 'bench-serve-keys', off: 'bench-serve-auth-off' };
@@ -48,10 +54,12 @@ export async function benchAuth(
     stack.startApi({ PGAPPNAME: names.on }),
     stack.startApi({ PGAPPNAME: names.off, AUTH: 'off' }),
   ]);
-  const anyWallet = wallets.map((wallet) => `/api/wallets/${wallet}/deposit/`);
+  ctx.progress(`${ctx.sizes.wallets} wallets for each`);
+  const deposits = async () =>
+    (await createWallets(api, ctx.sizes.wallets)).map((id) => `/api/wallets/${id}/deposit/`);
   const modes = {
-    on: { url: on.url, headers: stack.apiHeaders, pid: on.child.pid },
-    off: { url: off.url, headers: {}, pid: off.child.pid },
+    on: { url: on.url, headers: stack.apiHeaders, pid: on.child.pid, paths: await deposits() },
+    off: { url: off.url, headers: {}, pid: off.child.pid, paths: await deposits() },
   };
   const load = (mode: keyof typeof modes, connections: number, durationMs: number) =>
     runLoad({
@@ -60,7 +68,7 @@ export async function benchAuth(
       connections,
       durationMs,
       method: 'PATCH',
-      path: anyWallet,
+      path: modes[mode].paths,
       body: DEPOSIT_BODY,
     });
   if (ctx.sizes.warmupMs > 0) {
@@ -70,7 +78,7 @@ export async function benchAuth(
   }
   const blocks = ctx.quick ? 1 : 10;
   const runMs = ctx.quick ? ctx.sizes.loadMs : ctx.sizes.loadMs / 5;
-  const deposits: AuthFigure[] = [];
+  const figures: AuthFigure[] = [];
   for (const connections of clients) {
     const runs: Record<'on' | 'off', AuthRun[]> = { on: [], off: [] };
     ctx.progress(`deposits, auth on and off, ${connections} clients, ${blocks} blocks`);
@@ -89,6 +97,7 @@ export async function benchAuth(
           apiUs: perDeposit(used.api),
           postgresUs: perDeposit(used.postgres),
           apiConnectionsUs: perDeposit(connectionsUsed[names[mode]]),
+          machineUs: perDeposit(Object.values(used).reduce((a, b) => a + b, 0)),
         });
       }
     }
@@ -98,7 +107,7 @@ export async function benchAuth(
       const pair = (list: AuthRun[]) => list.slice(2 * block, 2 * block + 2);
       return rate(pair(runs.on)) / rate(pair(runs.off));
     }).sort((a, b) => a - b);
-    deposits.push({
+    figures.push({
       clients: connections,
       ...runs,
       onPerSecond: rate(runs.on),
@@ -107,5 +116,5 @@ export async function benchAuth(
       ratioQuartiles: [percentile(ratios, 25), percentile(ratios, 75)],
     });
   }
-  return deposits;
+  return figures;
 }

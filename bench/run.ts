@@ -292,7 +292,7 @@ async function main(): Promise<void> {
 
   let wallets: string[] = [];
   let hotWallet = '';
-  if (want('commands') || want('queries') || want('auth') || want('live')) {
+  if (want('commands') || want('queries') || want('live')) {
     progress(`creating ${sizes.wallets} wallets and a hot one`);
     wallets = await createWallets(api, sizes.wallets);
     [hotWallet] = (await createWallets(api, 1)) as [string];
@@ -313,7 +313,7 @@ async function main(): Promise<void> {
   }
   if (want('auth')) {
     results.auth = await section('auth', () =>
-      benchAuth(ctx, stack, probe, { wallets, clients: [AUTH_CLIENTS] }),
+      benchAuth(ctx, stack, probe, { api, clients: [AUTH_CLIENTS] }),
     );
   }
   let scheduler: SchedulerFigure | undefined;
