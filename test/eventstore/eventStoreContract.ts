@@ -79,6 +79,36 @@ export function eventStoreContract(t: Test, openStore: OpenStore): void {
     t.ok(comparePositions(read[0]!.position, read[1]!.position) < 0, 'positions increase');
   });
 
+  t.test('data and metadata come back as written, whatever characters they hold', async (t) => {
+    const store = await openStore(t);
+    const awkward = [
+      'quote " and backslash \\ and \\" together',
+      '{"looks": ["like", "json"]}',
+      'é ü ß 中文 🙂 \u2028 \t tab \n newline',
+      '',
+    ];
+    const streams = awkward.map(() => newStream());
+    // Appended at once: concurrent appends to many streams go to the store together.
+    const written = awkward.map((text, i) => ({
+      ...event('Awkward', { text, list: [text, { text }], n: i, none: null }),
+      ...(i % 2 === 0 ? { metadata: { actor: { name: text }, $correlationId: `c${i}` } } : {}),
+    }));
+    await Promise.all(
+      streams.map((stream, i) =>
+        store.appendToStream(stream, [written[i]!, event('Plain')], {
+          expectedRevision: 'no_stream',
+        }),
+      ),
+    );
+    for (const [i, stream] of streams.entries()) {
+      const [first, second] = await store.readStream(stream);
+      t.same(first?.data, written[i]!.data, `stream ${i}: data`);
+      t.same(first?.metadata, written[i]!.metadata ?? null, `stream ${i}: metadata`);
+      t.equal(second?.type, 'Plain', `stream ${i}: the second event after the first`);
+      t.same(second?.metadata, null, `stream ${i}: no metadata`);
+    }
+  });
+
   t.test('reads a slice of a stream and an unknown stream as empty', async (t) => {
     const { store, stream } = await storeWithFiveEvents(t);
     const slice = await store.readStream(stream, { fromRevision: 2n, maxCount: 2 });

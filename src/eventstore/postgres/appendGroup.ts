@@ -9,6 +9,7 @@ import {
   WrongExpectedVersionError,
 } from '../eventStore.ts';
 import { appendToStream } from './appendToStream.ts';
+import { eventRecords, eventRecordsJson } from './eventRecords.ts';
 import { type GroupOptions, statementGroups } from './statementGroups.ts';
 
 interface Request {
@@ -28,7 +29,7 @@ interface Request {
  */
 const APPEND_GROUP = `
   with input as (
-    select * from unnest($1::text[], $2::bigint[], $3::int[], $10::uuid[])
+    select * from unnest($1::text[], $2::bigint[], $3::int[], $5::uuid[])
       with ordinality as i(stream_id, expected, n, first_id, idx)
   ),
   locked as (
@@ -54,8 +55,7 @@ const APPEND_GROUP = `
   inserted as (
     insert into events (stream_id, stream_revision, event_id, event_type, data, metadata)
     select e.stream_id, a.revision - i.n + e.ord, e.id, e.type, e.data, e.metadata
-    from unnest($4::text[], $5::int[], $6::uuid[], $7::text[], $8::jsonb[], $9::jsonb[])
-           as e(stream_id, ord, id, type, data, metadata)
+    from ${eventRecords(4)}
     join appended a using (stream_id) join input i using (stream_id)
     -- Positions are handed out in this order: a stream's events must get them in revision order.
     order by i.idx, e.ord
@@ -143,7 +143,7 @@ export function createAppendGroup(pool: pg.Pool, options: GroupOptions = {}) {
 }
 
 function parameters(group: readonly Request[]): unknown[] {
-  const events = group.flatMap((r) =>
+  const records = group.flatMap((r) =>
     r.events.map((event, i) => ({ streamId: r.streamId, ord: i + 1, event })),
   );
   return [
@@ -155,12 +155,7 @@ function parameters(group: readonly Request[]): unknown[] {
       ).toString(),
     ),
     group.map((r) => r.events.length),
-    events.map((e) => e.streamId),
-    events.map((e) => e.ord),
-    events.map((e) => e.event.id),
-    events.map((e) => e.event.type),
-    events.map((e) => JSON.stringify(e.event.data)),
-    events.map((e) => (e.event.metadata === undefined ? null : JSON.stringify(e.event.metadata))),
+    eventRecordsJson(records),
     group.map((r) => (r.events[0] as EventToAppend).id),
   ];
 }

@@ -5,6 +5,7 @@ import {
   type ExpectedRevision,
   WrongExpectedVersionError,
 } from '../eventStore.ts';
+import { eventRecords, eventRecordsJson } from './eventRecords.ts';
 
 // One statement, so one round trip and one commit per append. The `stream` CTE moves the stream's
 // revision forward only if the expectation holds; when it returns no row, no event is inserted.
@@ -14,7 +15,7 @@ const CLAIM_REVISIONS = {
   any: `insert into streams (stream_id, revision) values ($1, $2 - 1)
         on conflict (stream_id) do update set revision = streams.revision + $2 returning revision`,
   exact: `update streams set revision = revision + $2
-          where stream_id = $1 and revision = $7 returning revision`,
+          where stream_id = $1 and revision = $4 returning revision`,
 };
 
 const insertEvents = (claim: string) => `
@@ -22,7 +23,8 @@ const insertEvents = (claim: string) => `
   insert into events (stream_id, stream_revision, event_id, event_type, data, metadata)
   select $1, stream.revision - $2 + e.ord, e.id, e.type, e.data, e.metadata
   from stream,
-       unnest($3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) with ordinality as e(id, type, data, metadata, ord)
+       ${eventRecords(3)}
+  order by e.ord
   returning stream_revision::text as revision, transaction_id::text as commit,
             global_position::text as prepare`;
 
@@ -45,10 +47,7 @@ export async function appendToStream(
   const params: unknown[] = [
     streamId,
     events.length,
-    events.map((e) => e.id),
-    events.map((e) => e.type),
-    events.map((e) => JSON.stringify(e.data)),
-    events.map((e) => (e.metadata === undefined ? null : JSON.stringify(e.metadata))),
+    eventRecordsJson(events.map((event, i) => ({ ord: i + 1, event }))),
   ];
   if (typeof expectedRevision === 'bigint') params.push(expectedRevision.toString());
   let rows: { revision: string; commit: string; prepare: string }[];
