@@ -27,6 +27,9 @@ export type AuthRun = LoadResult & {
   readonly apiConnectionsUs: number;
   /** The whole machine's busy time (every process, the load generator and the kernel). */
   readonly machineUs: number;
+  /** CPU µs per deposit by process group, and PostgreSQL's by whose connections spent it. */
+  readonly cpuUs: Record<string, number>;
+  readonly postgresByConnectionUs: Record<string, number>;
 };
 
 export interface AuthFigure {
@@ -76,7 +79,7 @@ export async function benchAuth(
     await load('on', 16, ctx.sizes.warmupMs);
     await load('off', 16, ctx.sizes.warmupMs);
   }
-  const blocks = ctx.quick ? 1 : 10;
+  const blocks = ctx.quick ? 1 : 20;
   const runMs = ctx.quick ? ctx.sizes.loadMs : ctx.sizes.loadMs / 5;
   const figures: AuthFigure[] = [];
   for (const connections of clients) {
@@ -84,7 +87,8 @@ export async function benchAuth(
     ctx.progress(`deposits, auth on and off, ${connections} clients, ${blocks} blocks`);
     for (let block = 0; block < blocks; block++) {
       for (const mode of ['on', 'off', 'off', 'on'] as const) {
-        const snapshot = () => cpuSnapshot({ api: modes[mode].pid }, ctx.postmasterPid);
+        const snapshot = () =>
+          cpuSnapshot({ api: modes[mode].pid, projector: stack.projector.pid }, ctx.postmasterPid);
         await projectorCaughtUp(ctx.pool, probe);
         const backends = () => postgresBackends(ctx.pool, ctx.postmasterPid);
         const [before, backendsBefore] = [await snapshot(), await backends()];
@@ -98,6 +102,10 @@ export async function benchAuth(
           postgresUs: perDeposit(used.postgres),
           apiConnectionsUs: perDeposit(connectionsUsed[names[mode]]),
           machineUs: perDeposit(Object.values(used).reduce((a, b) => a + b, 0)),
+          cpuUs: Object.fromEntries(Object.entries(used).map(([k, v]) => [k, perDeposit(v)])),
+          postgresByConnectionUs: Object.fromEntries(
+            Object.entries(connectionsUsed).map(([k, v]) => [k, perDeposit(v)]),
+          ),
         });
       }
     }

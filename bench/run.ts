@@ -484,6 +484,7 @@ function report(): void {
           'api µs/deposit (median)': int(middle(f[mode].map((run) => run.apiUs))),
           'postgres µs/deposit (median)': int(middle(f[mode].map((run) => run.postgresUs))),
           'of it, its connections': int(middle(f[mode].map((run) => run.apiConnectionsUs))),
+          'machine µs/deposit (median)': int(middle(f[mode].map((run) => run.machineUs))),
           'non-2xx': f[mode].reduce((a, run) => a + run.non2xx + run.errors, 0),
           'on/off (all runs)': mode === 'on' ? ratio(f.onPerSecond / f.offPerSecond) : '',
           'on/off (median of blocks)': mode === 'on' ? ratio(f.medianRatio) : '',
