@@ -95,7 +95,7 @@ export function eventStoreContract(t: Test, openStore: OpenStore): void {
     }));
     await Promise.all(
       streams.map((stream, i) =>
-        store.appendToStream(stream, [written[i]!, event('Plain')], {
+        store.appendToStream(stream, [written[i]!, event('Plain', null)], {
           expectedRevision: 'no_stream',
         }),
       ),
@@ -105,6 +105,7 @@ export function eventStoreContract(t: Test, openStore: OpenStore): void {
       t.same(first?.data, written[i]!.data, `stream ${i}: data`);
       t.same(first?.metadata, written[i]!.metadata ?? null, `stream ${i}: metadata`);
       t.equal(second?.type, 'Plain', `stream ${i}: the second event after the first`);
+      t.equal(second?.data, null, `stream ${i}: JSON null data`);
       t.same(second?.metadata, null, `stream ${i}: no metadata`);
     }
   });
