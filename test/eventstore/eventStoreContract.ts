@@ -110,6 +110,28 @@ export function eventStoreContract(t: Test, openStore: OpenStore): void {
     }
   });
 
+  t.test('data of any JSON kind comes back as written; undefined data is refused', async (t) => {
+    const store = await openStore(t);
+    const kinds: unknown[] = ['text', 42, [1, 'two', null], true, null];
+    const streams = kinds.map(() => newStream());
+    await Promise.all(
+      streams.map((stream, i) =>
+        store.appendToStream(stream, [event('Kind', kinds[i])], { expectedRevision: 'no_stream' }),
+      ),
+    );
+    for (const [i, stream] of streams.entries()) {
+      const [read] = await store.readStream(stream);
+      t.same(read?.data, kinds[i], `data ${JSON.stringify(kinds[i])}`);
+    }
+    const refused = newStream();
+    await t.rejects(
+      store.appendToStream(refused, [{ ...event('NoData'), data: undefined }, event('Plain')], {
+        expectedRevision: 'no_stream',
+      }),
+    );
+    t.same(await store.readStream(refused), [], 'nothing of that append was written');
+  });
+
   t.test('reads a slice of a stream and an unknown stream as empty', async (t) => {
     const { store, stream } = await storeWithFiveEvents(t);
     const slice = await store.readStream(stream, { fromRevision: 2n, maxCount: 2 });

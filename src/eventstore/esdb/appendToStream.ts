@@ -23,6 +23,8 @@ function toExpectedRevision(expected: ExpectedRevision): AppendExpectedRevision 
 }
 
 function toEventData(event: EventToAppend): EventData {
+  // The client would fail on it outside this call's promise; PostgreSQL's column refuses it too.
+  if (event.data === undefined) throw new Error(`Event ${event.id} (${event.type}) has no data`);
   return {
     id: event.id,
     contentType: 'application/json',

@@ -1,7 +1,7 @@
-// Events go to PostgreSQL as one JSON document of records, read back with jsonb_to_recordset.
-// Sent as arrays of JSON texts instead, node-postgres escapes every quote of every event for the
-// array literal (and PostgreSQL unescapes them): that cost the API more CPU per event than the
-// rest of an append's encoding (figures in the README, "Performance").
+// Events go to PostgreSQL as one JSON document of records, taken apart by the statement. Sent as
+// arrays of JSON texts instead, node-postgres escapes every quote of every event for the array
+// literal (and PostgreSQL unescapes them): that cost the API more CPU per event than the rest of
+// an append's encoding (figures in the README, "Performance").
 import type { EventToAppend } from '../eventStore.ts';
 
 export interface EventRecord {
@@ -12,7 +12,7 @@ export interface EventRecord {
   readonly event: EventToAppend;
 }
 
-/** The records as the JSON text `EVENT_RECORDS` reads. */
+/** The records as the JSON text `eventRecords` reads. */
 export function eventRecordsJson(records: readonly EventRecord[]): string {
   return JSON.stringify(
     records.map(({ streamId, ord, event }) => ({
@@ -20,18 +20,19 @@ export function eventRecordsJson(records: readonly EventRecord[]): string {
       ord,
       id: event.id,
       type: event.type,
-      // JSON null (or undefined, written as null) is SQL NULL in the record: `data` is put back
-      // to JSON null below, as the column always held it; absent metadata stays SQL NULL.
-      data: event.data ?? null,
-      metadata: event.metadata ?? null,
+      data: event.data,
+      metadata: event.metadata,
     })),
   );
 }
 
-/** The records of the JSON text in parameter `$n`, as `e(stream_id, ord, id, type, data,
- * metadata)` (data JSON, never SQL NULL). */
+/**
+ * The records of the JSON text in parameter `$n`, as `e(stream_id, ord, id, type, data,
+ * metadata)`. A field left out (undefined) is SQL NULL and JSON null stays JSON null, as each
+ * was when sent on its own: no data is refused by the column, no metadata is NULL.
+ */
 export const eventRecords = (n: number) => `(
-    select r.stream_id, r.ord, r.id, r.type, coalesce(r.data, 'null'::jsonb) as data, r.metadata
-    from jsonb_to_recordset($${n}::jsonb)
-      as r(stream_id text, ord int, id uuid, type text, data jsonb, metadata jsonb)
+    select r->>'stream_id' as stream_id, (r->>'ord')::int as ord, (r->>'id')::uuid as id,
+           r->>'type' as type, r->'data' as data, r->'metadata' as metadata
+    from jsonb_array_elements($${n}::jsonb) as r
   ) as e`;
