@@ -6,11 +6,12 @@
 //   order on, off, off, on (a block), repeated, each run starting once the projector has caught up
 //   with the one before: each block's on/off ratio compares runs seconds apart with either mode
 //   first as often, and the median over many blocks is robust to this machine's speed, which
-//   swings by a factor of two from one 5-second run to the next. Each process deposits to wallets
-//   of its own: on shared ones, every run would start with the other process's writes making its
-//   cached wallet states stale (a conflict and a read per wallet), which is the cost of two
-//   instances on the same wallets, not of the access layer. Beside the rates, the CPU each
-//   deposit cost the serving API process, PostgreSQL, and that API's own PostgreSQL connections.
+//   drifts from one short run to the next. Each process deposits to wallets of its own: on shared
+//   ones, every run would start with the other process's writes making its cached wallet states
+//   stale (a conflict and a read per wallet), which is the cost of two instances on the same
+//   wallets, not of the access layer. Beside the rates, the CPU each
+//   deposit cost the serving API process, PostgreSQL, that API's own PostgreSQL connections and
+//   the whole machine.
 import { DEPOSIT_BODY } from './ceilings.ts';
 import type { Context } from './context.ts';
 import { backendDelta, cpuDelta, cpuSnapshot, postgresBackends } from './cpu.ts';
